@@ -271,7 +271,7 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss) * len(idx)
+                total += loss.item() * len(idx)
                 count += len(idx)
                 bar.set_postfix(loss=f"{total / count:.4f}")
             bar.close()

@@ -1,0 +1,51 @@
+"""Time `ecg.synthetic.generate(10000, seed=0)` once; write metrics/bench_synthetic.json."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg.atomic import write_json  # noqa: E402
+from ecg.synthetic import generate  # noqa: E402
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--out", default="metrics/bench_synthetic.json")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    signals, _ = generate(args.n, seed=0)
+    seconds = time.perf_counter() - start
+    result = {
+        "windows": args.n,
+        "window_samples": int(signals.shape[1]),
+        "seconds": round(seconds, 3),
+        "windows_per_second": round(args.n / seconds, 1),
+        "cpu_model": cpu_model(),
+        "nproc": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+    }
+    write_json(result, args.out)
+    print(f"generate({args.n}): {seconds:.2f} s, {result['windows_per_second']:.0f} windows/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -41,7 +41,9 @@ def process_records(
     """Window every record; a record without the lead is skipped unless asked for by name."""
     # One process is enough: 44 records take about 2 s, and results stay in record order.
     jobs = [(str(raw_dir), rid, cfg) for rid in record_ids]
-    results = [_process(j) for j in tqdm(jobs, desc="preprocess", unit="record")]
+    # The bar must be closed before an error is printed, or the message lands on its line.
+    with tqdm(jobs, desc="preprocess", unit="record", leave=False) as bar:
+        results = [_process(j) for j in bar]
     out = []
     for rid, res in zip(record_ids, results, strict=True):
         if isinstance(res, str):
@@ -97,10 +99,13 @@ def preprocess_mitbih(
 
     out_dir = Path(out_dir)
     per_split: dict[str, dict[str, Any]] = {}
-    for split in SPLITS:
-        members = [k for k in kept if split_of.get(k.record_id) == split]
+    # Check every split before writing any, so a failure leaves no partial output.
+    members_of = {s: [k for k in kept if split_of.get(k.record_id) == s] for s in SPLITS}
+    for split, members in members_of.items():
         if not members:
             raise ECGError(f"split {split}: no windows (too few records for the split)")
+    for split in SPLITS:
+        members = members_of[split]
         labels = np.concatenate([m.labels for m in members])
         if len(np.unique(labels)) < 2:
             warnings.warn(f"split {split}: a single class", stacklevel=2)

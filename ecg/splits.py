@@ -103,6 +103,10 @@ def dechazal_split(
 ) -> dict[str, str]:
     """Test = DS2 records; val = a seeded choice of DS1 subjects; train = the rest of DS1."""
     records = list(records)
+    other = [r for r in records if r not in DS1 and r not in DS2]
+    if other:
+        raise ECGError(f"split dechazal: record {other[0]} is in neither DS1 nor DS2 "
+                       "(add it to preprocess.exclude_records)")
     windows, arrhythmia = np.asarray(windows), np.asarray(arrhythmia)
     ds1 = [i for i, r in enumerate(records) if r in DS1]
     out = {r: "test" for r in records if r in DS2}

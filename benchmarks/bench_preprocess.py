@@ -1,0 +1,99 @@
+"""Time `preprocess_mitbih` on every record of the MIT-BIH mirror; write
+metrics/bench_preprocess.json.
+
+Reads the mirror directly as `raw_dir` ($MITDB_DIR, else /work/shared/physionet/mitdb) with
+the `preprocess` section of params.yaml, writes the split files to a temporary folder, and
+repeats the run (3 times by default). Target: under 10 s per run on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg.atomic import write_json  # noqa: E402
+from ecg.config import load_params  # noqa: E402
+from ecg.mitbih import preprocess_mitbih  # noqa: E402
+
+TARGET_SECONDS = 10.0
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def nproc() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mitdb",
+        default=os.environ.get("MITDB_DIR") or "/work/shared/physionet/mitdb",
+        help="MIT-BIH mirror read as raw_dir (default: $MITDB_DIR, else the shared mirror)",
+    )
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default="metrics/bench_preprocess.json")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    runs: list[float] = []
+    metrics: dict = {}
+    for _ in range(args.repeats):
+        with (
+            tempfile.TemporaryDirectory(prefix="bench_preprocess.") as out_dir,
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            metrics = preprocess_mitbih(args.mitdb, out_dir, params.preprocess, seed=params.seed)
+            runs.append(time.perf_counter() - start)
+
+    result = {
+        "seconds": {
+            "min": round(min(runs), 3),
+            "median": round(statistics.median(runs), 3),
+            "runs": [round(s, 3) for s in runs],
+        },
+        "target_seconds": TARGET_SECONDS,
+        "within_target": min(runs) < TARGET_SECONDS,
+        "records": metrics["records_used"],
+        "windows": {"total": metrics["windows_total"], "kept": metrics["windows_kept"]},
+        "windows_per_second": round(metrics["windows_total"] / min(runs), 1),
+        "split": metrics["split"],
+        "machine": {
+            "cpu_model": cpu_model(),
+            "nproc": nproc(),
+            "loadavg_1min_before": round(load_before[0], 2) if load_before else None,
+        },
+    }
+    write_json(result, args.out)
+    print(
+        f"preprocess_mitbih: {result['records']} records, {metrics['windows_total']} windows: "
+        f"min {min(runs):.2f} s, median {statistics.median(runs):.2f} s over {len(runs)} runs "
+        f"(target < {TARGET_SECONDS:.0f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

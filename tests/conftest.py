@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ecg.config import PreprocessConfig, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.realdata` tests run only where MITDB_DIR names the MIT-BIH mirror."""
+    if os.environ.get("MITDB_DIR"):
+        return
+    skip = pytest.mark.skip(reason="set MITDB_DIR to a MIT-BIH mirror to run real-data tests")
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def mitdb_dir() -> Path:
+    """The real MIT-BIH mirror named by MITDB_DIR (skips the test when unset)."""
+    path = os.environ.get("MITDB_DIR")
+    if not path:
+        pytest.skip("MITDB_DIR is not set")
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def pre_cfg() -> PreprocessConfig:
+    """`preprocess` section of the project's params.yaml."""
+    return load_params(ROOT / "params.yaml").preprocess
+
+
+@pytest.fixture(scope="session")
+def tiny_mirror(tmp_path_factory) -> Path:
+    """A synthetic 48-record mirror (60 s per record); treat it as read-only."""
+    from tests.wfdb_records import write_mirror
+
+    return write_mirror(tmp_path_factory.mktemp("tiny_mitdb"), seconds=60, seed=0)
+
+
+def pytest_configure(config):
+    # wfdb 4.3 with pandas 3 warns about `inplace=` on every read; not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore:The inplace keyword:Warning")

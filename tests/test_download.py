@@ -1,0 +1,258 @@
+"""Materialising the 48 records: checksums, missing files, atomic output, the stage CLI.
+
+The network is never touched: `ecg.download.fetch_physionet` is replaced where a test takes
+the PhysioNet path, and mirrors are synthetic (or symlinks to the real mirror).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ecg.download
+from ecg.download import expected_files, materialise, published_sha256, verify
+from ecg.errors import ECGError
+from tests.conftest import ROOT
+from tests.wfdb_records import sha256_table
+
+FILES = expected_files()
+
+
+@pytest.fixture
+def mirror(tmp_path, tiny_mirror) -> Path:
+    """A private copy of the synthetic mirror, free to break."""
+    return Path(shutil.copytree(tiny_mirror, tmp_path / "mirror"))
+
+
+@pytest.fixture
+def tiny_checksums(monkeypatch, tiny_mirror):
+    """Make the synthetic mirror's files the 'published' ones."""
+    table = sha256_table(tiny_mirror)
+    monkeypatch.setattr(ecg.download, "published_sha256", lambda: dict(table))
+    return table
+
+
+def flip_byte(path: Path, offset: int = 100) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def assert_nothing_written(parent: Path, before: set[str]) -> None:
+    """No destination and no temporary folder left beside it."""
+    assert {p.name for p in parent.iterdir()} == before
+
+
+def one_line(err: pytest.ExceptionInfo) -> str:
+    msg = str(err.value)
+    assert msg and "\n" not in msg
+    return msg
+
+
+# --- from a mirror ----------------------------------------------------------------------
+
+
+def test_materialise_copies_the_144_files_and_nothing_else(tmp_path, mirror, tiny_checksums):
+    (mirror / "ANNOTATORS").write_text("atr\treference beat, rhythm, and signal quality\n")
+    dest = tmp_path / "raw" / "mitdb"
+    source = materialise(dest, mirror=mirror, verify_checksums=True)
+    assert source == str(mirror)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
+    assert (dest / "207.dat").read_bytes() == (mirror / "207.dat").read_bytes()
+    assert [p.name for p in dest.parent.iterdir()] == ["mitdb"]  # no temp folder left
+
+
+def test_checksum_mismatch_is_an_error_and_writes_nothing(tmp_path, mirror, tiny_checksums):
+    flip_byte(mirror / "123.dat")
+    parent = tmp_path / "raw"
+    parent.mkdir()
+    with pytest.raises(ECGError) as err:
+        materialise(parent / "mitdb", mirror=mirror, verify_checksums=True)
+    msg = one_line(err)
+    assert f"{mirror}/123.dat" in msg and "SHA-256 does not match" in msg
+    assert_nothing_written(parent, set())
+
+
+def test_without_verification_a_modified_file_is_accepted(tmp_path, mirror, tiny_checksums):
+    flip_byte(mirror / "123.dat")
+    dest = tmp_path / "mitdb"
+    materialise(dest, mirror=mirror, verify_checksums=False)
+    assert (dest / "123.dat").read_bytes() == (mirror / "123.dat").read_bytes()
+
+
+@pytest.mark.parametrize("verify_checksums", [True, False])
+def test_file_missing_from_the_mirror_is_an_error_and_writes_nothing(
+    tmp_path, mirror, tiny_checksums, verify_checksums
+):
+    (mirror / "231.hea").unlink()
+    parent = tmp_path / "raw"
+    parent.mkdir()
+    with pytest.raises(ECGError) as err:
+        materialise(parent / "mitdb", mirror=mirror, verify_checksums=verify_checksums)
+    msg = one_line(err)
+    assert f"{mirror}/231.hea" in msg and "missing" in msg
+    assert_nothing_written(parent, set())
+
+
+def test_mirror_that_is_not_a_directory_is_an_error(tmp_path):
+    with pytest.raises(ECGError) as err:
+        materialise(tmp_path / "mitdb", mirror=tmp_path / "nowhere", verify_checksums=True)
+    assert "nowhere" in one_line(err) and "not a directory" in str(err.value)
+    assert_nothing_written(tmp_path, set())
+
+
+def test_failure_leaves_an_earlier_download_untouched(tmp_path, mirror, tiny_checksums):
+    dest = tmp_path / "mitdb"
+    materialise(dest, mirror=mirror, verify_checksums=True)
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    flip_byte(mirror / "100.atr", offset=10)
+    with pytest.raises(ECGError, match="100.atr"):
+        materialise(dest, mirror=mirror, verify_checksums=True)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+    assert_nothing_written(tmp_path, {"mitdb", "mirror"})
+
+
+def test_success_replaces_an_earlier_destination(tmp_path, mirror, tiny_checksums):
+    dest = tmp_path / "mitdb"
+    dest.mkdir()
+    (dest / "stale.txt").write_text("old")
+    materialise(dest, mirror=mirror, verify_checksums=True)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
+
+
+# --- from "PhysioNet" (fetch_physionet replaced) ------------------------------------------
+
+
+def fake_fetch(mirror: Path, *, skip: str | None = None, fail_after: int | None = None):
+    def fetch(dest: Path) -> None:
+        for i, name in enumerate(FILES):
+            if fail_after is not None and i == fail_after:
+                raise ECGError("cannot download mitdb from PhysioNet (ConnectionError: boom)")
+            if name != skip:
+                shutil.copyfile(mirror / name, dest / name)
+        (dest / "RECORDS").write_text("100\n")
+        (dest / "cache").mkdir()
+        (dest / "cache" / "x").write_text("x")
+
+    return fetch
+
+
+def test_download_path_keeps_only_the_record_files(
+    tmp_path, monkeypatch, tiny_mirror, tiny_checksums
+):
+    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror))
+    dest = tmp_path / "mitdb"
+    assert materialise(dest, mirror=None, verify_checksums=True) == "physionet:mitdb/1.0.0"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
+    assert_nothing_written(tmp_path, {"mitdb"})
+
+
+def test_interrupted_download_leaves_no_half_written_output(
+    tmp_path, monkeypatch, tiny_mirror, tiny_checksums
+):
+    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror, fail_after=70))
+    with pytest.raises(ECGError, match="cannot download mitdb"):
+        materialise(tmp_path / "mitdb", mirror=None, verify_checksums=True)
+    assert_nothing_written(tmp_path, set())
+
+
+@pytest.mark.parametrize("verify_checksums", [True, False])
+def test_download_missing_a_file_is_an_error(
+    tmp_path, monkeypatch, tiny_mirror, tiny_checksums, verify_checksums
+):
+    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror, skip="208.dat"))
+    with pytest.raises(ECGError) as err:
+        materialise(tmp_path / "mitdb", mirror=None, verify_checksums=verify_checksums)
+    assert one_line(err) == "physionet:mitdb/1.0.0/208.dat: file missing"
+    assert_nothing_written(tmp_path, set())
+
+
+def test_download_with_a_corrupt_file_is_an_error(
+    tmp_path, monkeypatch, tiny_mirror, tiny_checksums
+):
+    def fetch(dest: Path) -> None:
+        fake_fetch(tiny_mirror)(dest)
+        flip_byte(dest / "222.atr", offset=20)
+
+    monkeypatch.setattr(ecg.download, "fetch_physionet", fetch)
+    with pytest.raises(ECGError, match=r"^physionet:mitdb/1\.0\.0/222\.atr: SHA-256"):
+        materialise(tmp_path / "mitdb", mirror=None, verify_checksums=True)
+    assert_nothing_written(tmp_path, set())
+
+
+# --- published checksums and the real mirror ---------------------------------------------
+
+
+def test_published_checksums_cover_exactly_the_record_files():
+    table = published_sha256()
+    assert len(FILES) == 144 and sorted(table) == sorted(FILES)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", d) for d in table.values())
+
+
+@pytest.mark.realdata
+def test_real_mirror_matches_the_published_checksums(mitdb_dir):
+    verify(mitdb_dir, source=str(mitdb_dir))  # raises on the first mismatch
+
+
+@pytest.mark.realdata
+def test_flipped_byte_in_a_real_file_is_caught(tmp_path, mitdb_dir):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in FILES:  # symlinks to the real files, except one corrupted copy
+        (mirror / name).symlink_to(mitdb_dir / name)
+    (mirror / "105.dat").unlink()
+    shutil.copyfile(mitdb_dir / "105.dat", mirror / "105.dat")
+    flip_byte(mirror / "105.dat", offset=123456)
+    with pytest.raises(ECGError) as err:
+        materialise(tmp_path / "out" / "mitdb", mirror=mirror, verify_checksums=True)
+    assert f"{mirror}/105.dat: SHA-256 does not match mitdb 1.0.0" in one_line(err)
+    assert_nothing_written(tmp_path / "out", set())
+
+
+# --- the stage CLI ----------------------------------------------------------------------
+
+
+def rendered_lines(stderr: str) -> list[str]:
+    """stderr as a terminal shows it: tqdm redraws its bar in place with carriage returns
+    and clears it (leave=False), so only the text after the last CR of a line remains."""
+    return [
+        line.rsplit("\r", 1)[-1].rstrip()
+        for line in stderr.split("\n")
+        if line.rsplit("\r", 1)[-1].strip()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        ("missing", r"error: {m}/117\.atr: file missing from the mirror"),
+        # the synthetic files differ from mitdb 1.0.0: the first file checked is named
+        ("checksum", r"error: {m}/100\.hea: SHA-256 does not match mitdb 1\.0\.0 .*"),
+    ],
+)
+def test_download_stage_fails_with_one_error_line(tmp_path, mirror, breakage, expected):
+    if breakage == "missing":
+        (mirror / "117.atr").unlink()
+    out = tmp_path / "data" / "raw" / "mitdb"
+    env = {**os.environ, "MITDB_DIR": str(mirror)}
+    proc = subprocess.run(
+        [sys.executable, "stages/download.py", "--out_dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )  # bytes, not text=True: universal newlines would turn tqdm's CRs into line breaks
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2
+    assert "Traceback" not in stderr
+    lines = rendered_lines(stderr)
+    assert len(lines) == 1, stderr
+    assert re.fullmatch(expected.format(m=re.escape(str(mirror))), lines[0]), lines[0]
+    assert proc.stdout == b""
+    assert not out.exists() and list(out.parent.iterdir()) == []

@@ -45,7 +45,7 @@ def process_records(
     with tqdm(jobs, desc="preprocess", unit="record", leave=False) as bar:
         results = [_process(j) for j in bar]
     out = []
-    for rid, res in zip(record_ids, results, strict=True):
+    for res in results:
         if isinstance(res, str):
             if explicit:
                 raise ECGError(res)

@@ -85,6 +85,24 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class BeatModelConfig:
+    hidden: list[int]
+    beta: float
+    threshold: float
+    surrogate_slope: float
+    dropout: float
+
+
+@dataclass(frozen=True)
+class CrossvalConfig:
+    folds: int
+    models: list[str]
+    pretrain: StageConfig
+    stage1: StageConfig
+    stage2: StageConfig
+
+
+@dataclass(frozen=True)
 class DownloadConfig:
     verify_checksums: bool
 
@@ -111,6 +129,8 @@ class Params:
     model: ModelConfig
     pretrain: PretrainConfig
     evaluate: EvaluateConfig
+    beat_model: BeatModelConfig
+    crossval: CrossvalConfig
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:
@@ -200,6 +220,18 @@ def validate(p: Params) -> Params:
            p.evaluate.confidence_level)
     _check(p.evaluate.bootstrap_samples > 0, "evaluate.bootstrap_samples", "> 0",
            p.evaluate.bootstrap_samples)
+    cv = p.crossval
+    _check(cv.folds >= 2, "crossval.folds", ">= 2", cv.folds)
+    for m in cv.models:
+        _check(m in ("beat", "beat_ann", "logreg", "deep"), "crossval.models",
+               "a list of beat, beat_ann, logreg, deep", cv.models)
+    for name in ("pretrain", "stage1", "stage2"):
+        s = getattr(cv, name)
+        _check(s.num_epochs > 0, f"crossval.{name}.num_epochs", "a positive integer",
+               s.num_epochs)
+        _check(s.learning_rate > 0, f"crossval.{name}.learning_rate", "> 0", s.learning_rate)
+    _check(0 <= p.beat_model.dropout < 1, "beat_model.dropout", "in [0, 1)",
+           p.beat_model.dropout)
     return p
 
 

@@ -18,12 +18,15 @@ from ecg.splits import SPLITS, dechazal_split, patient_split
 from ecg.windows import RecordWindows, windows_from_record
 
 
-def _process(args: tuple[str, str, PreprocessConfig]) -> RecordWindows | str:
-    raw_dir, record_id, cfg = args
+def _process(raw_dir: str, record_id: str, cfg: PreprocessConfig,
+             beats: dict[str, np.ndarray] | None) -> RecordWindows | str:
     try:
-        return windows_from_record(read_record(raw_dir, record_id, lead=cfg.lead), cfg)
+        record = read_record(raw_dir, record_id, lead=cfg.lead)
     except MissingLead as err:
         return str(err)
+    if beats is not None and record_id not in beats:
+        raise ECGError(f"record {record_id}: no detected beats (rerun the detect stage)")
+    return windows_from_record(record, cfg, beats=None if beats is None else beats[record_id])
 
 
 def select_records(cfg: PreprocessConfig, records: list[str] | None) -> list[str]:
@@ -36,14 +39,14 @@ def select_records(cfg: PreprocessConfig, records: list[str] | None) -> list[str
 
 
 def process_records(
-    raw_dir: str | Path, record_ids: list[str], cfg: PreprocessConfig, *, explicit: bool
+    raw_dir: str | Path, record_ids: list[str], cfg: PreprocessConfig, *, explicit: bool,
+    beats: dict[str, np.ndarray] | None = None,
 ) -> list[RecordWindows]:
     """Window every record; a record without the lead is skipped unless asked for by name."""
     # One process is enough: 44 records take about 2 s, and results stay in record order.
-    jobs = [(str(raw_dir), rid, cfg) for rid in record_ids]
     # The bar must be closed before an error is printed, or the message lands on its line.
-    with tqdm(jobs, desc="preprocess", unit="record", leave=False) as bar:
-        results = [_process(j) for j in bar]
+    with tqdm(record_ids, desc="preprocess", unit="record", leave=False) as bar:
+        results = [_process(str(raw_dir), rid, cfg, beats) for rid in bar]
     out = []
     for res in results:
         if isinstance(res, str):
@@ -75,7 +78,8 @@ def assign_splits(
 def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     keep = rw.sqi >= threshold
     return RecordWindows(rw.record_id, rw.signals[keep], rw.labels[keep], rw.confidence[keep],
-                         rw.sqi[keep], rw.start_samples[keep])
+                         rw.sqi[keep], rw.start_samples[keep],
+                         None if rw.beat_input is None else rw.beat_input[keep])
 
 
 def preprocess_mitbih(
@@ -85,11 +89,13 @@ def preprocess_mitbih(
     *,
     seed: int,
     records: list[str] | None = None,
+    beats: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Write `{train,val,test}_ecg.pt` under `out_dir`; return the metrics dict."""
+    """Write `{train,val,test}_ecg.pt` under `out_dir` (and, given detected `beats`, the
+    beat models' `{split}_beats.pt`, same windows and metadata); return the metrics dict."""
     t0 = time.perf_counter()
     record_ids = select_records(cfg, records)
-    windows = process_records(raw_dir, record_ids, cfg, explicit=bool(records))
+    windows = process_records(raw_dir, record_ids, cfg, explicit=bool(records), beats=beats)
     kept = [_filter(rw, cfg.sqi_threshold) for rw in windows]
     empty = [k.record_id for k in kept if len(k.labels) == 0]
     for rid in empty:
@@ -109,9 +115,7 @@ def preprocess_mitbih(
         labels = np.concatenate([m.labels for m in members])
         if len(np.unique(labels)) < 2:
             warnings.warn(f"split {split}: a single class", stacklevel=2)
-        save_mitbih(
-            out_dir / f"{split}_ecg.pt",
-            signals=np.concatenate([m.signals for m in members]),
+        meta = dict(
             labels=labels,
             patient_ids=[subject_id(m.record_id) for m in members for _ in m.labels],
             record_ids=[m.record_id for m in members for _ in m.labels],
@@ -119,6 +123,11 @@ def preprocess_mitbih(
             segment_confidence=np.concatenate([m.confidence for m in members]),
             sqi_scores=np.concatenate([m.sqi for m in members]),
         )
+        save_mitbih(out_dir / f"{split}_ecg.pt",
+                    signals=np.concatenate([m.signals for m in members]), **meta)
+        if beats is not None:
+            save_mitbih(out_dir / f"{split}_beats.pt",
+                        signals=np.concatenate([m.beat_input for m in members]), **meta)
         per_split[split] = {
             "windows": int(len(labels)),
             "arrhythmia": int(labels.sum()),
@@ -168,3 +177,4 @@ def preprocess_mitbih(
         },
         "seconds": round(time.perf_counter() - t0, 2),
     }
+

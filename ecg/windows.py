@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecg.beat_input import beat_input, beats_in_windows
 from ecg.config import PreprocessConfig
 from ecg.errors import ECGError
 from ecg.labels import label_windows
@@ -22,13 +23,17 @@ class RecordWindows:
     confidence: np.ndarray  # float32 [W]
     sqi: np.ndarray  # float32 [W]
     start_samples: np.ndarray  # int64 [W], in the record's own sampling rate
+    beat_input: np.ndarray | None = None  # float32 [W, beat features], from detected beats
 
 
-def windows_from_record(record: Record, cfg: PreprocessConfig) -> RecordWindows:
+def windows_from_record(
+    record: Record, cfg: PreprocessConfig, *, beats: np.ndarray | None = None
+) -> RecordWindows:
     """Resample, filter the whole record (no edge effects inside windows), cut, label, score.
 
     SQI sees the resampled but unfiltered window, where baseline wander and high-frequency
-    noise are still visible.
+    noise are still visible. With `beats` (detected positions at `cfg.fs`), the windows'
+    beat-relative model input is computed too.
     """
     raw = resample(record.signal, record.fs, cfg.fs)
     starts = segment_windows(len(raw), cfg.window, cfg.stride)
@@ -49,11 +54,14 @@ def windows_from_record(record: Record, cfg: PreprocessConfig) -> RecordWindows:
         record.ann_aux,
         len(record.signal),
     )
+    signals = normalise_window(filtered[index])
     return RecordWindows(
         record_id=record.record_id,
-        signals=normalise_window(filtered[index]),
+        signals=signals,
         labels=labels.labels,
         confidence=labels.confidence,
         sqi=np.asarray(sqi(raw[index], cfg.fs), dtype=np.float32),
         start_samples=starts_orig,
+        beat_input=None if beats is None else beat_input(
+            signals, beats_in_windows(beats, starts, cfg.window), cfg.fs),
     )

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg.atomic import write_json  # noqa: E402
 from ecg.config import load_params  # noqa: E402
+from ecg.detection import read_beats  # noqa: E402
 from ecg.errors import run_cli  # noqa: E402
 from ecg.mitbih import preprocess_mitbih  # noqa: E402
 
@@ -21,6 +22,9 @@ def main() -> None:
     parser.add_argument("--raw_dir", default="data/raw/mitdb")
     parser.add_argument("--out_dir", default="data/mitbih_processed")
     parser.add_argument("--metrics", default="metrics/preprocess.json")
+    parser.add_argument("--beats", default="data/beats/mitdb_beats.pt",
+                        help="detected beats (detect stage), for the beat models' input; "
+                             "'none' to skip")
     parser.add_argument("--records", nargs="+", help="only these record ids (no exclusions)")
     parser.add_argument("--split", choices=["patient", "dechazal"],
                         help="override preprocess.split")
@@ -28,8 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params, {"preprocess.split": args.split,
                                        "preprocess.sqi_threshold": args.sqi_threshold})
+    beats = None if args.beats == "none" else read_beats(args.beats)
     metrics = preprocess_mitbih(args.raw_dir, args.out_dir, params.preprocess, seed=params.seed,
-                                records=args.records)
+                                records=args.records, beats=beats)
     write_json(metrics, args.metrics)
     s = metrics["splits"]
     print(

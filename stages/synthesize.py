@@ -1,5 +1,6 @@
 """DVC stage `synthesize`: synthetic sinus-rhythm vs. arrhythmia ECG windows for pretraining,
-written to data/synthetic/{train,val}_ecg.pt."""
+written to data/synthetic/{train,val}_ecg.pt, and the same windows' beat-relative input
+(from detected beats) to data/synthetic_beats/{train,val}_beats.pt."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg.atomic import save_torch, write_json  # noqa: E402
+from ecg.beat_input import beat_input  # noqa: E402
+from ecg.beats import detect_beats  # noqa: E402
 from ecg.config import load_params  # noqa: E402
 from ecg.errors import run_cli  # noqa: E402
 from ecg.synthetic import TYPES, generate  # noqa: E402
@@ -41,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out_dir", default="data/synthetic")
+    parser.add_argument("--beats_dir", default="data/synthetic_beats")
     parser.add_argument("--metrics", default="metrics/synthesize.json")
     args = parser.parse_args()
     params = load_params(args.params)
@@ -62,6 +66,11 @@ def main() -> None:
         )
         data = {"signals": torch.from_numpy(signals), "labels": torch.from_numpy(labels)}
         save_torch(data, Path(args.out_dir) / f"{name}_ecg.pt")
+        t0 = time.perf_counter()
+        beats = beat_input(signals, detect_beats(signals, pre.fs), pre.fs)
+        save_torch({"signals": torch.from_numpy(beats), "labels": data["labels"]},
+                   Path(args.beats_dir) / f"{name}_beats.pt")
+        metrics.setdefault("beat_input_seconds", {})[name] = round(time.perf_counter() - t0, 2)
         metrics["seeds"][name] = seed
         metrics["splits"][name] = split_metrics(labels, meta)
     metrics["seconds"] = round(time.perf_counter() - start, 2)

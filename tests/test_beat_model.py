@@ -1,0 +1,280 @@
+import json
+
+import pytest
+import torch
+
+from ecg.beat_model import (
+    ARCHITECTURES,
+    BeatANN,
+    BeatSNN,
+    LogisticBaseline,
+    build_model,
+    model_from_checkpoint,
+)
+from ecg.beats import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+from ecg.errors import ECGError
+from ecg.losses import FocalLoss
+from ecg.model import DeepSNN, SNNOutput
+from ecg.training import freeze
+
+NB, NW = len(BEAT_FEATURES), len(WINDOW_FEATURES)
+SMALL = {  # small configs so that every test stays fast
+    "deep": {"arch": "deep", "input_size": 50, "hidden": [16, 8], "num_steps": 10},
+    "beat": {"arch": "beat"},
+    "beat_ann": {"arch": "beat_ann"},
+    "logreg": {"arch": "logreg"},
+}
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    # These models are tiny: on a busy machine intra-op threads cost 10-100x more than
+    # they save.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def beat_inputs(batch: int, seed: int = 0, dtype=torch.float32, informative=None):
+    """Stored-format inputs [B, MAX_BEATS * STEP_FEATURES]: 4-30 present beats with small
+    centred values, zero padding, and the same window features at every step."""
+    g = torch.Generator().manual_seed(seed)
+    steps = torch.randn(batch, MAX_BEATS, STEP_FEATURES, generator=g, dtype=dtype) * 0.3
+    count = torch.randint(4, 31, (batch,), generator=g)
+    present = (torch.arange(MAX_BEATS)[None] < count[:, None]).to(dtype)
+    steps[:, :, :NB] *= present[:, :, None]
+    steps[:, :, 0] = present
+    steps[:, :, NB:] = torch.randn(batch, 1, NW, generator=g, dtype=dtype)
+    if informative is not None:  # one window feature carries the label
+        steps[:, :, NB] = torch.where(informative[:, None] == 1, -1.0, 1.0).to(dtype) + 0.3 * (
+            torch.randn(batch, 1, generator=g, dtype=dtype)
+        )
+    return steps.reshape(batch, -1)
+
+
+def test_layers_and_config():
+    for arch, cls in (("beat", BeatSNN), ("beat_ann", BeatANN), ("logreg", LogisticBaseline)):
+        model = cls()
+        config = model.config
+        assert config["arch"] == arch and ARCHITECTURES[arch] is cls
+        assert json.loads(json.dumps(config)) == config
+        rebuilt = build_model(config)
+        assert type(rebuilt) is cls and rebuilt.config == config
+        assert isinstance(model.fc1, torch.nn.Linear)
+        freeze(model, ("fc1",))  # transfer stage 1
+        assert not any(p.requires_grad for p in model.fc1.parameters())
+    snn = BeatSNN()
+    assert isinstance(snn, DeepSNN)
+    assert [(fc.in_features, fc.out_features) for fc in snn.fcs] == [
+        (STEP_FEATURES, 64),
+        (64, 32),
+        (32, 2),
+    ]
+    assert snn.num_steps == MAX_BEATS and snn.dropout == 0.2
+    assert [(fc.in_features, fc.out_features) for fc in BeatANN().fcs] == [
+        (STEP_FEATURES, 64),
+        (64, 32),
+        (32, 2),
+    ]
+    assert (LogisticBaseline().fc1.in_features, LogisticBaseline().fc1.out_features) == (9, 2)
+
+
+def test_output_shapes_and_input_forms():
+    x = beat_inputs(5)
+    for cls in (BeatSNN, BeatANN, LogisticBaseline):
+        torch.manual_seed(0)
+        model = cls().eval()
+        out = model(x)
+        assert isinstance(out, SNNOutput) and out.logits.shape == (5, 2)
+        steps = 1 if cls is LogisticBaseline else MAX_BEATS
+        assert out.membrane.shape == out.spikes.shape == (steps, 5, 2)
+        torch.testing.assert_close(out.logits, out.membrane.mean(0))
+        per_step = x.view(5, MAX_BEATS, STEP_FEATURES)
+        torch.testing.assert_close(model(per_step).logits, out.logits)
+        if cls is not BeatSNN:
+            assert (out.spikes == 0).all()
+        if cls is not LogisticBaseline:
+            assert model(per_step[:, :10]).membrane.shape == (10, 5, 2)
+        with pytest.raises(ECGError, match=r"\[B, 512\]"):
+            model(torch.zeros(2, 500))
+        probs = model.score(x)
+        assert probs.shape == (5,) and ((probs >= 0) & (probs <= 1)).all()
+    # Logistic regression reads the window features of step 0 only.
+    model = LogisticBaseline().eval()
+    y = x.view(5, MAX_BEATS, STEP_FEATURES).clone()
+    y[:, 1:] = 7.0
+    y[:, 0, :NB] = -3.0
+    torch.testing.assert_close(model(y).logits, model(x).logits)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_fast_path_matches_snntorch_reference(training):
+    # float64 so that rounding cannot flip a spike between the two paths.
+    torch.manual_seed(0)
+    model = BeatSNN().double().train(training)
+    with torch.no_grad():
+        model.fc3.weight.mul_(4.0)  # so that the output layer spikes too
+    x = beat_inputs(6, dtype=torch.float64) * 2.0
+    targets = torch.tensor([0, 1, 1, 0, 1, 0])
+    weights = torch.randn(MAX_BEATS, 6, 2, dtype=torch.float64)
+    results = []
+    for reference in (True, False):
+        model.zero_grad()
+        torch.manual_seed(1)  # same dropout masks in both paths
+        out = model(x, reference=reference)
+        loss = FocalLoss()(out.logits, targets) + (out.spikes * weights).sum()
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((out, grads, model.last_activity))
+    (ref, ref_grads, ref_act), (fast, fast_grads, fast_act) = results
+    for field in ("spikes", "membrane", "logits"):
+        torch.testing.assert_close(
+            getattr(fast, field), getattr(ref, field).double(), atol=1e-5, rtol=0
+        )
+    assert set(ref_grads) == {f"fc{i}.{p}" for i in (1, 2, 3) for p in ("weight", "bias")}
+    for name, grad in ref_grads.items():
+        assert grad.abs().max() > 0, name
+        torch.testing.assert_close(fast_grads[name], grad, atol=1e-5, rtol=0, msg=name)
+    torch.testing.assert_close(fast_act.layer_spikes, ref_act.layer_spikes)
+    assert (fast_act.layer_spikes.sum(0) > 0).all()  # every layer spikes: the test can fail
+    assert fast.spikes.sum() > 0
+    assert fast_act.input_spikes is None and ref_act.input_spikes is None  # analog input
+
+
+def test_score_rarely_ties():
+    torch.manual_seed(0)
+    model = BeatSNN().eval()
+    probs = model.score(beat_inputs(400, seed=3))
+    assert 400 - probs.unique().numel() < 20  # < 5 %
+
+
+def test_efficiency():
+    x = beat_inputs(8, seed=1)
+    present = x.view(8, MAX_BEATS, STEP_FEATURES)[:, :, 0].sum(1)
+    torch.manual_seed(0)
+    snn = BeatSNN().train()
+    eff = snn.efficiency(x)
+    assert snn.training  # mode restored
+    assert set(eff) == {
+        "spikes_per_window_lif1",
+        "spikes_per_window_lif2",
+        "spikes_per_window_lif3",
+        "spikes_per_window",
+        "synops_per_window",
+        "macs_per_window",
+        "dense_macs_per_window",
+        "beats_per_window",
+    }
+    spikes = snn.last_activity.layer_spikes
+    assert eff["spikes_per_window_lif1"] == pytest.approx(spikes[:, 0].mean().item())
+    assert eff["spikes_per_window"] == pytest.approx(spikes.sum(1).mean().item())
+    assert eff["synops_per_window"] == pytest.approx(
+        (spikes[:, 0] * 32 + spikes[:, 1] * 2).mean().item()
+    )
+    assert eff["spikes_per_window_lif1"] > 0 and eff["synops_per_window"] > 0
+    assert eff["beats_per_window"] == pytest.approx(present.mean().item())
+    assert eff["macs_per_window"] == pytest.approx(((NW + present * NB) * 64).mean().item())
+    assert eff["dense_macs_per_window"] == MAX_BEATS * STEP_FEATURES * 64
+    assert snn.dense_macs_per_window == MAX_BEATS * STEP_FEATURES * 64
+
+    ann = BeatANN().efficiency(x)
+    assert set(ann) == {
+        "synops_per_window",
+        "macs_per_window",
+        "dense_macs_per_window",
+        "beats_per_window",
+    }
+    deep = 64 * 32 + 32 * 2
+    padded = (present < MAX_BEATS).double()
+    want = ((NW + present * NB) * 64 + (present + padded) * deep).mean().item()
+    assert ann["macs_per_window"] == pytest.approx(want)
+    assert ann["dense_macs_per_window"] == MAX_BEATS * (STEP_FEATURES * 64 + deep)
+    assert ann["synops_per_window"] == 0.0
+    lr = LogisticBaseline().efficiency(x)
+    assert set(lr) == set(ann) and lr["macs_per_window"] == 18.0
+
+
+def save(model, path, config=None):
+    torch.save({"config": config or model.config, "model_state_dict": model.state_dict()}, path)
+
+
+@pytest.mark.parametrize("arch", ["deep", "beat", "beat_ann", "logreg"])
+def test_registry_checkpoint_round_trip(arch, tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    model = build_model(SMALL[arch])
+    with torch.no_grad():
+        model.fc1.weight.mul_(3.0)  # not the default init, so loading matters
+    path = tmp_path / f"{arch}.pt"
+    save(model, path)
+    calls = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
+    loaded = model_from_checkpoint(path)
+    assert calls and all(k.get("weights_only") is True for k in calls)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    x = torch.randn(3, 50) if arch == "deep" else beat_inputs(3)
+    torch.testing.assert_close(loaded.eval()(x).logits, model.eval()(x).logits, atol=0, rtol=0)
+    from_dict = model_from_checkpoint(real_load(path, weights_only=True))
+    torch.testing.assert_close(from_dict.eval()(x).logits, model(x).logits, atol=0, rtol=0)
+    direct = type(model).from_checkpoint(str(path))
+    assert direct.config == model.config
+    if arch in ("beat", "beat_ann"):
+        assert model_from_checkpoint(path, dropout=0.4).dropout == 0.4
+    if arch == "beat":
+        assert model_from_checkpoint(path, beta=0.8).lif2.beta.item() == pytest.approx(0.8)
+
+
+def test_checkpoint_errors_name_the_file(tmp_path):
+    ann = BeatANN(hidden=(16, 8))
+    path = tmp_path / "mixed.pt"
+    save(ann, path, config=BeatSNN().config)  # SNN config, ANN weights of other sizes
+    with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture"):
+        model_from_checkpoint(path)
+    with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture: expected 'beat_ann'"):
+        BeatANN.from_checkpoint(path)
+    save(BeatSNN(), path)
+    with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture: expected 'logreg'"):
+        LogisticBaseline.from_checkpoint(path)
+    save(BeatSNN(), path, config={**BeatSNN().config, "arch": "transformer"})
+    with pytest.raises(ECGError, match=r"mixed\.pt: unknown model architecture 'transformer'"):
+        model_from_checkpoint(path)
+    save(BeatSNN(), path, config={**BeatSNN().config, "colour": "red"})
+    with pytest.raises(ECGError, match=r"mixed\.pt: bad model config"):
+        model_from_checkpoint(path)
+    with pytest.raises(ECGError, match=r"nope\.pt: checkpoint file not found"):
+        model_from_checkpoint(tmp_path / "nope.pt")
+    torch.save({"state": 1}, path)
+    with pytest.raises(ECGError, match=r"mixed\.pt: not a model checkpoint"):
+        model_from_checkpoint(path)
+    path.write_text("not a zip")
+    with pytest.raises(ECGError, match=r"mixed\.pt: not a PyTorch checkpoint"):
+        model_from_checkpoint(path)
+
+
+def test_build_model_errors():
+    with pytest.raises(ECGError, match="unknown model architecture 'rnn'"):
+        build_model({"arch": "rnn"})
+    with pytest.raises(ECGError, match="bad model config"):
+        build_model({"arch": "logreg", "hidden": [4]})
+    with pytest.raises(ECGError, match="step_features"):
+        BeatSNN(step_features=5)
+    assert type(build_model({"input_size": 20, "hidden": [4], "num_steps": 3})) is DeepSNN
+
+
+@pytest.mark.parametrize("cls", [BeatSNN, BeatANN, LogisticBaseline])
+def test_learns_a_separable_toy_set(cls):
+    torch.manual_seed(0)
+    labels = torch.arange(128) % 2
+    x = beat_inputs(128, seed=5, informative=labels)
+    model = cls()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
+    loss_fn = FocalLoss()
+    for _ in range(40):
+        loss = loss_fn(model(x).logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    accuracy = (model(x).logits.argmax(1) == labels).float().mean().item()
+    assert accuracy > 0.85

@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
 
-STAGES = ("download", "preprocess", "synthesize", "pretrain", "stage1", "stage2", "evaluate")
+STAGES = (
+    "download", "detect", "preprocess", "synthesize", "pretrain", "stage1", "stage2", "evaluate",
+    "crossval",
+)
 
 _COPY_TREES = ("ecg", "stages")
 _COPY_FILES = ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")

@@ -1,14 +1,16 @@
 """The DVC DAG behaves as users expect, checked with the real `dvc` command line on a copy of
 the project in a temporary git repository, with a tiny synthetic MIT-BIH mirror (no network):
 
-1. `dvc repro` runs all seven stages in dependency order; a second `dvc repro` runs none;
+1. `dvc repro` runs all nine stages in dependency order; a second `dvc repro` runs none;
    forcing preprocess and synthesize to rerun reproduces their outputs byte for byte.
-2. `dvc exp run -S focal_alpha=0.8` reruns exactly stage1, stage2 and evaluate, and
+2. `dvc exp run -S focal_alpha=0.8` reruns exactly stage1, stage2, evaluate and crossval
+   (the stages that train with the focal loss), and
    `dvc exp show` lists the experiment with focal_alpha 0.8.
 3. `dvc params diff` shows focal_alpha 0.75 -> 0.8 and nothing else; `dvc metrics diff`
    reports changed metrics of the transfer stages only.
 4. After going back to the baseline, changing `preprocess.stride` (a key synthesize does not
-   read) reruns preprocess, stage1, stage2 and evaluate, not download, synthesize or pretrain.
+   read) reruns preprocess, stage1, stage2, evaluate and crossval, not download, detect,
+   synthesize or pretrain.
 
 One test builds the pipeline once and walks through the steps in order; on failure the full
 transcript of every command is printed.
@@ -46,11 +48,17 @@ TINY_PARAMS: dict[str, Any] = {
     "device": "cpu",
     "preprocess.min_subjects_per_split": 3,
     "preprocess.max_share_gap": 0.5,
+    "crossval.pretrain.num_epochs": 1,
+    "crossval.stage1.num_epochs": 1,
+    "crossval.stage2.num_epochs": 1,
+    "beat_model.hidden": [16, 8],
 }
 MIRROR_SECONDS = 60  # six 10-s windows per record
 
-TRANSFER_STAGES = ["stage1", "stage2", "evaluate"]
-TRANSFER_METRICS = {"metrics/stage1.json", "metrics/stage2.json", "metrics/test.json"}
+TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval"]
+TRANSFER_METRICS = {
+    "metrics/stage1.json", "metrics/stage2.json", "metrics/test.json", "metrics/cv.json"
+}
 UPSTREAM_METRICS = {"metrics/preprocess.json", "metrics/synthesize.json", "metrics/pretrain.json"}
 
 
@@ -145,6 +153,7 @@ def _walk_through(p: DvcProject) -> None:
     ran = ran_stages(out)
     assert _in_order(ran, "download", "preprocess", "stage1", "stage2", "evaluate"), ran
     assert _in_order(ran, "synthesize", "pretrain", "stage1"), ran
+    assert _in_order(ran, "download", "detect", "preprocess", "crossval"), ran
     for path in (
         "data/raw/mitdb/100.dat",
         "data/mitbih_processed/test_ecg.pt",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine import machine_info  # noqa: E402
 from ecg.atomic import write_json  # noqa: E402
 from ecg.config import load_params  # noqa: E402
 from ecg.mitbih import preprocess_mitbih  # noqa: E402
@@ -27,20 +27,8 @@ from ecg.mitbih import preprocess_mitbih  # noqa: E402
 TARGET_SECONDS = 10.0
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def nproc() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def main() -> None:
@@ -82,8 +70,7 @@ def main() -> None:
         "windows_per_second": round(metrics["windows_total"] / min(runs), 1),
         "split": metrics["split"],
         "machine": {
-            "cpu_model": cpu_model(),
-            "nproc": nproc(),
+            **machine_info(),
             "loadavg_1min_before": round(load_before[0], 2) if load_before else None,
         },
     }

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wfdb.processing import compare_annotations, xqrs_detect  # noqa: E402
 
+from benchmarks.machine import machine_info  # noqa: E402
 from ecg.atomic import write_json  # noqa: E402
 from ecg.labels import AAMI_CLASSES  # noqa: E402
 from ecg.preprocessing import resample  # noqa: E402
@@ -46,14 +47,6 @@ DETECTORS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def score(ref: np.ndarray, test: np.ndarray, fs: float) -> tuple[int, int, int]:
@@ -210,8 +203,7 @@ def main() -> None:
         "tolerance_s": TOLERANCE_S,
         "target": {"sensitivity": TARGET, "ppv": TARGET},
         "machine": {
-            "cpu": cpu_model(),
-            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            **machine_info(),
             "python": platform.python_version(),
             "numpy": np.__version__,
             "scipy": __import__("scipy").__version__,

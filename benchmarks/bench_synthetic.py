@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine import machine_info  # noqa: E402
 from ecg.atomic import write_json  # noqa: E402
 from ecg.synthetic import generate  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -38,10 +27,7 @@ def main() -> None:
         "window_samples": int(signals.shape[1]),
         "seconds": round(seconds, 3),
         "windows_per_second": round(args.n / seconds, 1),
-        "cpu_model": cpu_model(),
-        "nproc": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "machine": machine_info(),
     }
     write_json(result, args.out)
     print(f"generate({args.n}): {seconds:.2f} s, {result['windows_per_second']:.0f} windows/s")

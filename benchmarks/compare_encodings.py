@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from benchmarks.machine import machine_info  # noqa: E402
 from ecg.atomic import write_json  # noqa: E402
 from ecg.config import load_params  # noqa: E402
 from ecg.data import ECGDataset  # noqa: E402
@@ -69,10 +70,7 @@ def main() -> None:
                 f"{args.n_train} train / {args.n_val} val windows, seed 0, CPU",
         "results": results,
         "better_by_val_auroc": max(results, key=lambda k: results[k]["val_auroc"]),
-        "machine": {"cpu": next((ln.split(":", 1)[1].strip() for ln in
-                                 Path("/proc/cpuinfo").read_text().splitlines()
-                                 if ln.startswith("model name")), "unknown"),
-                    "threads": torch.get_num_threads()},
+        "machine": machine_info(),
         "note": "ties resolved in favour of direct (one fc1 product per window, not per step)",
     }, args.out)
 

@@ -20,7 +20,7 @@ import torch
 from ecg.beat_model import build_model, model_from_checkpoint
 from ecg.config import Params, StageConfig
 from ecg.data import ECGDataset
-from ecg.metrics import auroc, binary_metrics, subject_bootstrap
+from ecg.metrics import auroc, binary_metrics, score_ties, subject_bootstrap
 from ecg.training import FitConfig, fit, predict, scores_from_logits
 
 _FOLD_TRIALS = 500
@@ -198,6 +198,7 @@ def run_model(
         "pooled_specificity": pooled["specificity"],
         "pooled_g_mean": pooled["g_mean"],
         "pooled_accuracy": pooled["accuracy"],
+        "score_tie_share": score_ties(scores),
         "targets_met": bool(pooled["sensitivity"] >= params.sensitivity_target
                             and pooled["specificity"] >= params.specificity_target),
         "confidence_intervals": ci,

@@ -166,14 +166,13 @@ def main() -> None:
                          for a, p in zip(labels, predictions, strict=True)],
                         ["actual", "predicted"]),
                metrics_dir / "plots" / "confusion.csv")
-    ci = intervals
-    print(
-        f"test: sensitivity {report['sensitivity']:.3f} "
-        f"[{ci['sensitivity'][0]:.3f}, {ci['sensitivity'][1]:.3f}], specificity "
-        f"{report['specificity']:.3f} [{ci['specificity'][0]:.3f}, "
-        f"{ci['specificity'][1]:.3f}], AUROC {report['auroc']:.3f} at threshold "
-        f"{threshold:.4f} (targets {'met' if results['targets_met'] else 'not met'})"
-    )
+    def with_ci(name: str) -> str:
+        ci = intervals.get(name) or [float("nan"), float("nan")]
+        return f"{name} {report[name]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+    print(f"test: {with_ci('sensitivity')}, {with_ci('specificity')}, AUROC "
+          f"{report['auroc']:.3f} at threshold {threshold:.4f} "
+          f"(targets {'met' if results['targets_met'] else 'not met'})")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,21 +26,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine import machine_info  # noqa: E402
 from ecg.atomic import write_json  # noqa: E402
 from ecg.losses import FocalLoss  # noqa: E402
 from ecg.model import DeepSNN  # noqa: E402
 
 BATCH = 32
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def best_and_median(times: list[float]) -> dict[str, float]:
@@ -119,7 +109,7 @@ def bench_encoding(encoding: str, quick: bool) -> dict:
         mm, fast = t["first_layer_matmuls"], t["fast_train"]
         flop = 2 * 2 * model.num_steps * BATCH * model.input_size * model.hidden[0]
         result["matmul_bound"] = {
-            "what": "fc1 forward [T*B, F] x [F, H] + weight gradient [H, T*B] x [T*B, F], alone",
+            "what": "fc1 forward [T*B, F] x [F, H] + weight gradient [F, T*B] x [T*B, H], alone",
             "first_layer_matmul_s": mm,
             "first_layer_gflop": flop / 1e9,
             "matmul_gflop_per_s": flop / mm["best_s"] / 1e9,
@@ -139,7 +129,7 @@ def first_layer_matmuls(model: DeepSNN) -> Callable[[], None]:
 
     def run() -> None:
         torch.mm(spikes, weight.t())  # forward currents
-        torch.mm(grad_out.t(), spikes)  # weight gradient
+        torch.mm(spikes.t(), grad_out)  # weight gradient, as autograd computes it for addmm
 
     return run
 
@@ -153,18 +143,16 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    threads = torch.get_num_threads()
+    machine = machine_info()
+    summary = (
+        f"{machine['cpu']}, {machine['nproc']} CPUs, {machine['system']}, "
+        f"torch {machine['torch']} on {machine['torch_threads']} threads"
+    )
     report = {
-        "machine": f"{cpu_model()}, {os.cpu_count()} logical CPUs, {platform.system()} "
-        f"{platform.machine()}, torch {torch.__version__} on {threads} threads",
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_version": torch.__version__,
-        "torch_num_threads": threads,
-        "load_average_at_start": list(os.getloadavg()),
+        "machine": {**machine, "summary": summary},
         "batch_size": BATCH,
         "quick": args.quick,
-        "timing": "best of repeats after warm-up (medians alongside)",
+        "timing": "best of repeats after warm-up, cases interleaved (medians alongside)",
     }
     for encoding in ("direct", "rate"):
         report[encoding] = bench_encoding(encoding, args.quick)
@@ -185,10 +173,17 @@ def main() -> int:
         f"({mb['matmul_gflop_per_s']:.0f} GFLOP/s) = {mb['achieved_share']:.0%} of a fast "
         f"training step"
     )
-    report["load_average_at_end"] = list(os.getloadavg())
+    report["summary"] = {
+        "direct_train_speedup": report["direct"]["speedup"]["train"],
+        "direct_inference_speedup": report["direct"]["speedup"]["inference"],
+        "rate_train_speedup": report["rate"]["speedup"]["train"],
+        "rate_inference_speedup": report["rate"]["speedup"]["inference"],
+        "rate_matmul_bound_share": mb["achieved_share"],
+    }
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["wall_s"] = time.perf_counter() - started
     write_json(report, args.out)
-    print(f"wrote {args.out} ({report['wall_s']:.0f} s; {report['machine']})")
+    print(f"wrote {args.out} ({report['wall_s']:.0f} s; {summary})")
     return 0
 
 

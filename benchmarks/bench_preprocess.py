@@ -27,10 +27,6 @@ from ecg.mitbih import preprocess_mitbih  # noqa: E402
 TARGET_SECONDS = 10.0
 
 
-
-
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -47,8 +47,6 @@ DETECTORS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 }
 
 
-
-
 def score(ref: np.ndarray, test: np.ndarray, fs: float) -> tuple[int, int, int]:
     """(TP, FN, FP) of `test` against `ref` (sample indices at `fs`), 150 ms tolerance."""
     if ref.size == 0 or test.size == 0:  # compare_annotations divides by zero on these

@@ -36,27 +36,40 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     pre, m, pt = params.preprocess, params.model, params.pretrain
-    train = ECGDataset(*map(torch.from_numpy, generate(args.n_train, seed=1, fs=pre.fs,
-                                                       window=pre.window)))
-    val = ECGDataset(*map(torch.from_numpy, generate(args.n_val, seed=2, fs=pre.fs,
-                                                     window=pre.window)))
+    train = ECGDataset(
+        *map(torch.from_numpy, generate(args.n_train, seed=1, fs=pre.fs, window=pre.window))
+    )
+    val = ECGDataset(
+        *map(torch.from_numpy, generate(args.n_val, seed=2, fs=pre.fs, window=pre.window))
+    )
     results = {}
     for encoding in ("direct", "rate"):
         torch.manual_seed(0)
-        model = DeepSNN(num_steps=m.num_steps, encoding=encoding, rate_gain=m.rate_gain,
-                        dropout=pt.dropout)
-        cfg = FitConfig(stage="pretrain", num_epochs=args.epochs,
-                        learning_rate=pt.learning_rate, weight_decay=pt.weight_decay,
-                        batch_size=pt.batch_size, focal_alpha=pt.focal_alpha,
-                        focal_gamma=pt.focal_gamma, patience=args.epochs,
-                        sensitivity_target=math.inf, specificity_target=math.inf, seed=0)
+        model = DeepSNN(
+            num_steps=m.num_steps, encoding=encoding, rate_gain=m.rate_gain, dropout=pt.dropout
+        )
+        cfg = FitConfig(
+            stage="pretrain",
+            num_epochs=args.epochs,
+            learning_rate=pt.learning_rate,
+            weight_decay=pt.weight_decay,
+            batch_size=pt.batch_size,
+            focal_alpha=pt.focal_alpha,
+            focal_gamma=pt.focal_gamma,
+            patience=args.epochs,
+            sensitivity_target=math.inf,
+            specificity_target=math.inf,
+            seed=0,
+        )
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            result = fit(model, train, val, cfg, device=torch.device("cpu"),
-                         best_path=Path(tmp) / "best.pt")
+            result = fit(
+                model, train, val, cfg, device=torch.device("cpu"), best_path=Path(tmp) / "best.pt"
+            )
         seconds = time.perf_counter() - t0
-        scores = scores_from_logits(predict(model, val.signals, batch_size=256,
-                                            device=torch.device("cpu")))
+        scores = scores_from_logits(
+            predict(model, val.signals, batch_size=256, device=torch.device("cpu"))
+        )
         results[encoding] = {
             "val_auroc": auroc(val.labels.numpy(), scores),
             "val_g_mean": result.val["g_mean"],
@@ -65,14 +78,17 @@ def main() -> None:
             "train_seconds": round(seconds, 1),
         }
         print(encoding, results[encoding], flush=True)
-    write_json({
-        "task": f"DeepSNN pretraining on synthetic ECG, {args.epochs} epochs, "
-                f"{args.n_train} train / {args.n_val} val windows, seed 0, CPU",
-        "results": results,
-        "better_by_val_auroc": max(results, key=lambda k: results[k]["val_auroc"]),
-        "machine": machine_info(),
-        "note": "ties resolved in favour of direct (one fc1 product per window, not per step)",
-    }, args.out)
+    write_json(
+        {
+            "task": f"DeepSNN pretraining on synthetic ECG, {args.epochs} epochs, "
+            f"{args.n_train} train / {args.n_val} val windows, seed 0, CPU",
+            "results": results,
+            "better_by_val_auroc": max(results, key=lambda k: results[k]["val_auroc"]),
+            "machine": machine_info(),
+            "note": "ties resolved in favour of direct (one fc1 product per window, not per step)",
+        },
+        args.out,
+    )
 
 
 if __name__ == "__main__":

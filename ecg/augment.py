@@ -30,8 +30,9 @@ def augment_batch(
         stretch = 1 + uniform(-cfg.time_warp, cfg.time_warp, b, 1)
         grid = torch.linspace(-1, 1, length).unsqueeze(0) * stretch
         grid = torch.stack([grid, torch.zeros_like(grid)], dim=-1).unsqueeze(1)  # [B,1,L,2]
-        x = F.grid_sample(x.view(b, 1, 1, length), grid, align_corners=True,
-                          padding_mode="border").view(b, length)
+        x = F.grid_sample(
+            x.view(b, 1, 1, length), grid, align_corners=True, padding_mode="border"
+        ).view(b, length)
     if cfg.amplitude_scale > 0:
         x = x * (1 + uniform(-cfg.amplitude_scale, cfg.amplitude_scale, b, 1))
     if cfg.baseline_wander > 0:

@@ -45,7 +45,7 @@ from torch import Tensor, nn
 
 from ecg.beats import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
 from ecg.errors import ECGError
-from ecg.model import DeepSNN, SNNOutput, spike_probability
+from ecg.model import DeepSNN, SNNOutput, read_checkpoint, spike_probability
 
 _N_WINDOW = len(WINDOW_FEATURES)
 _PRESENT = BEAT_FEATURES.index("present")
@@ -351,25 +351,7 @@ def model_from_checkpoint(
     """Rebuild any registered model from `{'config', 'model_state_dict'}` (file or dict),
     dispatching on config["arch"] (default "deep"); errors are one-line ECGErrors naming the
     file, as with `DeepSNN.from_checkpoint`."""
-    if isinstance(path_or_dict, Mapping):
-        name, ckpt = "checkpoint", path_or_dict
-    else:
-        name = os.fspath(path_or_dict)
-        if not os.path.isfile(name):
-            raise ECGError(f"{name}: checkpoint file not found")
-        try:
-            ckpt = torch.load(name, map_location=map_location, weights_only=True)
-        except Exception as err:  # unpickling/zip errors have many types
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            raise ECGError(
-                f"{name}: not a PyTorch checkpoint ({type(err).__name__}: {first[:200]})"
-            ) from None
-    if (
-        not isinstance(ckpt, Mapping)
-        or not {"config", "model_state_dict"} <= set(ckpt)
-        or not isinstance(ckpt["config"], Mapping)
-    ):
-        raise ECGError(f"{name}: not a model checkpoint (needs 'config' and 'model_state_dict')")
+    name, ckpt = read_checkpoint(path_or_dict, map_location=map_location)
     cls = _architecture(ckpt["config"].get("arch", "deep"), f"{name}: ")
     try:
         return cls.from_checkpoint(ckpt, map_location=map_location, **overrides)

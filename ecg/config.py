@@ -188,26 +188,40 @@ def validate(p: Params) -> Params:
     _check(p.focal_gamma >= 0, "focal_gamma", ">= 0", p.focal_gamma)
     _check(p.batch_size > 0, "batch_size", "a positive integer", p.batch_size)
     _check(p.weight_decay >= 0, "weight_decay", ">= 0", p.weight_decay)
-    _check(p.early_stopping_patience > 0, "early_stopping_patience", "> 0",
-           p.early_stopping_patience)
-    _check(p.device in ("auto", "cpu", "cuda", "mps"), "device", "auto, cpu, cuda or mps",
-           p.device)
+    _check(
+        p.early_stopping_patience > 0, "early_stopping_patience", "> 0", p.early_stopping_patience
+    )
+    _check(p.device in ("auto", "cpu", "cuda", "mps"), "device", "auto, cpu, cuda or mps", p.device)
     for name in ("stage1", "stage2"):
         s = getattr(p, name)
         _check(s.num_epochs > 0, f"{name}.num_epochs", "a positive integer", s.num_epochs)
         _check(s.learning_rate > 0, f"{name}.learning_rate", "> 0", s.learning_rate)
     pre = p.preprocess
-    _check(pre.window > 0 and pre.stride > 0, "preprocess.window/stride", "positive",
-           (pre.window, pre.stride))
-    _check(0.0 <= pre.sqi_threshold <= 1.0, "preprocess.sqi_threshold", "in [0, 1]",
-           pre.sqi_threshold)
-    _check(pre.split in ("patient", "dechazal"), "preprocess.split", "patient or dechazal",
-           pre.split)
-    _check(len(pre.split_fractions) == 3 and abs(sum(pre.split_fractions) - 1) < 1e-6,
-           "preprocess.split_fractions", "three fractions summing to 1", pre.split_fractions)
+    _check(
+        pre.window > 0 and pre.stride > 0,
+        "preprocess.window/stride",
+        "positive",
+        (pre.window, pre.stride),
+    )
+    _check(
+        0.0 <= pre.sqi_threshold <= 1.0, "preprocess.sqi_threshold", "in [0, 1]", pre.sqi_threshold
+    )
+    _check(
+        pre.split in ("patient", "dechazal"), "preprocess.split", "patient or dechazal", pre.split
+    )
+    _check(
+        len(pre.split_fractions) == 3 and abs(sum(pre.split_fractions) - 1) < 1e-6,
+        "preprocess.split_fractions",
+        "three fractions summing to 1",
+        pre.split_fractions,
+    )
     low, high = pre.bandpass_hz
-    _check(0 < low < high < pre.fs / 2, "preprocess.bandpass_hz", "0 < low < high < fs/2",
-           pre.bandpass_hz)
+    _check(
+        0 < low < high < pre.fs / 2,
+        "preprocess.bandpass_hz",
+        "0 < low < high < fs/2",
+        pre.bandpass_hz,
+    )
     m = p.model
     _check(m.encoding in ("direct", "rate"), "model.encoding", "direct or rate", m.encoding)
     _check(m.num_steps > 0, "model.num_steps", "a positive integer", m.num_steps)
@@ -216,22 +230,32 @@ def validate(p: Params) -> Params:
     _check(pt.num_epochs > 0, "pretrain.num_epochs", "a positive integer", pt.num_epochs)
     _check(pt.learning_rate > 0, "pretrain.learning_rate", "> 0", pt.learning_rate)
     _check(0 <= pt.focal_alpha <= 1, "pretrain.focal_alpha", "in [0, 1]", pt.focal_alpha)
-    _check(0 < p.evaluate.confidence_level < 1, "evaluate.confidence_level", "in (0, 1)",
-           p.evaluate.confidence_level)
-    _check(p.evaluate.bootstrap_samples > 0, "evaluate.bootstrap_samples", "> 0",
-           p.evaluate.bootstrap_samples)
+    _check(
+        0 < p.evaluate.confidence_level < 1,
+        "evaluate.confidence_level",
+        "in (0, 1)",
+        p.evaluate.confidence_level,
+    )
+    _check(
+        p.evaluate.bootstrap_samples > 0,
+        "evaluate.bootstrap_samples",
+        "> 0",
+        p.evaluate.bootstrap_samples,
+    )
     cv = p.crossval
     _check(cv.folds >= 2, "crossval.folds", ">= 2", cv.folds)
     for m in cv.models:
-        _check(m in ("beat", "beat_ann", "logreg", "deep"), "crossval.models",
-               "a list of beat, beat_ann, logreg, deep", cv.models)
+        _check(
+            m in ("beat", "beat_ann", "logreg", "deep"),
+            "crossval.models",
+            "a list of beat, beat_ann, logreg, deep",
+            cv.models,
+        )
     for name in ("pretrain", "stage1", "stage2"):
         s = getattr(cv, name)
-        _check(s.num_epochs > 0, f"crossval.{name}.num_epochs", "a positive integer",
-               s.num_epochs)
+        _check(s.num_epochs > 0, f"crossval.{name}.num_epochs", "a positive integer", s.num_epochs)
         _check(s.learning_rate > 0, f"crossval.{name}.learning_rate", "> 0", s.learning_rate)
-    _check(0 <= p.beat_model.dropout < 1, "beat_model.dropout", "in [0, 1)",
-           p.beat_model.dropout)
+    _check(0 <= p.beat_model.dropout < 1, "beat_model.dropout", "in [0, 1)", p.beat_model.dropout)
     return p
 
 

@@ -56,8 +56,15 @@ def subject_folds(subjects: list[str], labels: np.ndarray, *, k: int, seed: int)
     return [[names[i] for i in np.flatnonzero(best == f)] for f in range(k)]
 
 
-def validation_subjects(folds: list[list[str]], held_out: int, subjects: np.ndarray, *,
-                        seed: int, share: float = 0.2, min_subjects: int = 4) -> list[str]:
+def validation_subjects(
+    folds: list[list[str]],
+    held_out: int,
+    subjects: np.ndarray,
+    *,
+    seed: int,
+    share: float = 0.2,
+    min_subjects: int = 4,
+) -> list[str]:
     """Seeded draw of non-held-out subjects until `share` of their windows (and at least
     `min_subjects`). Drawing across all other folds, not taking one whole fold, keeps one
     hard fold from setting every threshold."""
@@ -75,8 +82,14 @@ def _subset(data: ECGDataset, mask: np.ndarray) -> ECGDataset:
     return ECGDataset(data.signals[idx], data.labels[idx], patient_ids=ids)
 
 
-def _fit_config(params: Params, stage: str, cfg: StageConfig, seed: int,
-                frozen: tuple[str, ...] = (), targets: bool = True) -> FitConfig:
+def _fit_config(
+    params: Params,
+    stage: str,
+    cfg: StageConfig,
+    seed: int,
+    frozen: tuple[str, ...] = (),
+    targets: bool = True,
+) -> FitConfig:
     return FitConfig(
         stage=stage,
         num_epochs=cfg.num_epochs,
@@ -99,19 +112,23 @@ def model_config(arch: str, params: Params, input_size: int) -> dict[str, Any]:
         return {"arch": arch}
     config: dict[str, Any] = {"arch": arch, "hidden": list(bm.hidden), "dropout": bm.dropout}
     if arch == "beat":
-        config |= {"beta": bm.beta, "threshold": bm.threshold,
-                   "surrogate_slope": bm.surrogate_slope}
+        config |= {
+            "beta": bm.beta,
+            "threshold": bm.threshold,
+            "surrogate_slope": bm.surrogate_slope,
+        }
     return config
 
 
 @torch.no_grad()
-def efficiency(model: torch.nn.Module, signals: torch.Tensor, *, device: torch.device,
-               batch_size: int = 512) -> dict[str, float]:
+def efficiency(
+    model: torch.nn.Module, signals: torch.Tensor, *, device: torch.device, batch_size: int = 512
+) -> dict[str, float]:
     """Mean per-window operation counts (spikes, synaptic ops, MACs) over `signals`."""
     model.eval()
     totals: dict[str, float] = {}
     for i in range(0, len(signals), batch_size):
-        x = signals[i:i + batch_size].to(device)
+        x = signals[i : i + batch_size].to(device)
         for key, value in model.efficiency(x).items():
             totals[key] = totals.get(key, 0.0) + float(value) * len(x)
     return {k: v / max(len(signals), 1) for k, v in totals.items()}
@@ -135,9 +152,15 @@ def run_model(
     torch.manual_seed(params.seed)
     model = build_model(model_config(arch, params, data.signals.shape[1]))
     pretrained = out_dir / "pretrained.pt"
-    fit(model, synthetic[0], synthetic[1],
+    fit(
+        model,
+        synthetic[0],
+        synthetic[1],
         _fit_config(params, "pretrain", cv.pretrain, params.seed, targets=False),
-        device=device, best_path=pretrained, log=log)
+        device=device,
+        best_path=pretrained,
+        log=log,
+    )
 
     subjects = np.array(data.patient_ids)
     labels = data.labels.numpy()
@@ -154,42 +177,65 @@ def run_model(
         start = pretrained
         # Stage 1 freezes fc1; logistic regression has nothing else to train, so it goes
         # straight to stage 2.
-        stages = [("2", cv.stage2, ())] if arch == "logreg" else [
-            ("1", cv.stage1, ("fc1",)), ("2", cv.stage2, ())]
+        stages = (
+            [("2", cv.stage2, ())]
+            if arch == "logreg"
+            else [("1", cv.stage1, ("fc1",)), ("2", cv.stage2, ())]
+        )
         for stage, cfg, frozen in stages:
             model = model_from_checkpoint(start)
-            result = fit(model, _subset(data, train), _subset(data, val),
-                         _fit_config(params, stage, cfg, seed, frozen), device=device,
-                         best_path=fold_dir / f"stage{stage}.pt", log=log)
+            result = fit(
+                model,
+                _subset(data, train),
+                _subset(data, val),
+                _fit_config(params, stage, cfg, seed, frozen),
+                device=device,
+                best_path=fold_dir / f"stage{stage}.pt",
+                log=log,
+            )
             start = fold_dir / f"stage{stage}.pt"
-        logits = predict(model, data.signals[torch.as_tensor(np.flatnonzero(test))],
-                         batch_size=512, device=device)
+        logits = predict(
+            model,
+            data.signals[torch.as_tensor(np.flatnonzero(test))],
+            batch_size=512,
+            device=device,
+        )
         fold_scores = scores_from_logits(logits)
         scores[test] = fold_scores
         predictions[test] = (fold_scores >= result.threshold).astype(np.int64)
         m = binary_metrics(labels[test], predictions[test])
-        per_fold.append({
-            "fold": f + 1,
-            "held_out_subjects": held_out,
-            "val_subjects": val_subjects,
-            "windows": int(test.sum()),
-            "arrhythmia_share": float(labels[test].mean()),
-            "threshold": result.threshold,
-            "auroc": auroc(labels[test], fold_scores),
-            "sensitivity": m["sensitivity"],
-            "specificity": m["specificity"],
-            "val_sensitivity_at_threshold": result.val_at_threshold["sensitivity"],
-            "val_specificity_at_threshold": result.val_at_threshold["specificity"],
-        })
-        eff.append(efficiency(model, data.signals[torch.as_tensor(np.flatnonzero(test))],
-                              device=device))
-        log(f"crossval {arch} fold {f + 1}: AUROC {per_fold[-1]['auroc']:.3f} sens "
-            f"{m['sensitivity']:.3f} spec {m['specificity']:.3f}")
+        per_fold.append(
+            {
+                "fold": f + 1,
+                "held_out_subjects": held_out,
+                "val_subjects": val_subjects,
+                "windows": int(test.sum()),
+                "arrhythmia_share": float(labels[test].mean()),
+                "threshold": result.threshold,
+                "auroc": auroc(labels[test], fold_scores),
+                "sensitivity": m["sensitivity"],
+                "specificity": m["specificity"],
+                "val_sensitivity_at_threshold": result.val_at_threshold["sensitivity"],
+                "val_specificity_at_threshold": result.val_at_threshold["specificity"],
+            }
+        )
+        eff.append(
+            efficiency(model, data.signals[torch.as_tensor(np.flatnonzero(test))], device=device)
+        )
+        log(
+            f"crossval {arch} fold {f + 1}: AUROC {per_fold[-1]['auroc']:.3f} sens "
+            f"{m['sensitivity']:.3f} spec {m['specificity']:.3f}"
+        )
 
     pooled = binary_metrics(labels, predictions)
-    ci = subject_bootstrap(labels, predictions, list(subjects),
-                           n_boot=params.evaluate.bootstrap_samples,
-                           level=params.evaluate.confidence_level, seed=params.seed)
+    ci = subject_bootstrap(
+        labels,
+        predictions,
+        list(subjects),
+        n_boot=params.evaluate.bootstrap_samples,
+        level=params.evaluate.confidence_level,
+        seed=params.seed,
+    )
     return {
         "arch": arch,
         "pooled_auroc": auroc(labels, scores),
@@ -199,8 +245,10 @@ def run_model(
         "pooled_g_mean": pooled["g_mean"],
         "pooled_accuracy": pooled["accuracy"],
         "score_tie_share": score_ties(scores),
-        "targets_met": bool(pooled["sensitivity"] >= params.sensitivity_target
-                            and pooled["specificity"] >= params.specificity_target),
+        "targets_met": bool(
+            pooled["sensitivity"] >= params.sensitivity_target
+            and pooled["specificity"] >= params.specificity_target
+        ),
         "confidence_intervals": ci,
         "efficiency_per_window": {k: float(np.mean([e[k] for e in eff])) for k in eff[0]},
         "folds": per_fold,
@@ -210,6 +258,12 @@ def run_model(
 
 def fold_summary(folds: list[list[str]], subjects: list[str], labels: np.ndarray):
     subjects_arr = np.array(subjects)
-    return [{"fold": f + 1, "subjects": fold, "windows": int(np.isin(subjects_arr, fold).sum()),
-             "arrhythmia_share": round(float(labels[np.isin(subjects_arr, fold)].mean()), 4)}
-            for f, fold in enumerate(folds)]
+    return [
+        {
+            "fold": f + 1,
+            "subjects": fold,
+            "windows": int(np.isin(subjects_arr, fold).sum()),
+            "arrhythmia_share": round(float(labels[np.isin(subjects_arr, fold)].mean()), 4),
+        }
+        for f, fold in enumerate(folds)
+    ]

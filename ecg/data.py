@@ -23,8 +23,15 @@ from ecg.errors import ECGError
 
 SYNTHETIC_KEYS = frozenset({"signals", "labels"})
 MITBIH_KEYS = frozenset(
-    {"signals", "labels", "patient_ids", "record_ids", "start_samples", "segment_confidence",
-     "sqi_scores"}
+    {
+        "signals",
+        "labels",
+        "patient_ids",
+        "record_ids",
+        "start_samples",
+        "segment_confidence",
+        "sqi_scores",
+    }
 )
 
 
@@ -68,8 +75,9 @@ class ECGDataset(Dataset):
 def detect_format(data: Any, path: str | Path = "<data>") -> str:
     """'mitbih' or 'synthetic'; anything else is an `ECGError` naming the file."""
     if not isinstance(data, dict):
-        raise ECGError(f"{path}: not an ECG dataset file (expected a dict, got "
-                       f"{type(data).__name__})")
+        raise ECGError(
+            f"{path}: not an ECG dataset file (expected a dict, got {type(data).__name__})"
+        )
     keys = set(data)
     if keys >= MITBIH_KEYS:
         fmt = "mitbih"
@@ -77,9 +85,7 @@ def detect_format(data: Any, path: str | Path = "<data>") -> str:
         fmt = "synthetic"
     else:
         missing = sorted((MITBIH_KEYS if len(keys) > 2 else SYNTHETIC_KEYS) - keys)
-        raise ECGError(
-            f"{path}: not an ECG dataset file (keys {sorted(keys)}; missing {missing})"
-        )
+        raise ECGError(f"{path}: not an ECG dataset file (keys {sorted(keys)}; missing {missing})")
     signals, labels = data["signals"], data["labels"]
     if not (isinstance(signals, torch.Tensor) and signals.ndim == 2):
         raise ECGError(f"{path}: 'signals' must be a 2-D tensor [N, samples]")
@@ -142,8 +148,7 @@ def save_mitbih(path: str | Path, **arrays: Any) -> None:
         "patient_ids": [str(p) for p in arrays["patient_ids"]],
         "record_ids": [str(r) for r in arrays["record_ids"]],
         "start_samples": torch.as_tensor(arrays["start_samples"], dtype=torch.int64),
-        "segment_confidence": torch.as_tensor(arrays["segment_confidence"],
-                                              dtype=torch.float32),
+        "segment_confidence": torch.as_tensor(arrays["segment_confidence"], dtype=torch.float32),
         "sqi_scores": torch.as_tensor(arrays["sqi_scores"], dtype=torch.float32),
     }
     save_torch(data, path)

@@ -49,8 +49,9 @@ def read_beats(path: str | Path) -> dict[str, np.ndarray]:
     """The detect stage's output: record id -> beat positions at the pipeline's rate."""
     path = Path(path)
     if not path.is_file():
-        raise ECGError(f"{path}: detected beats not found (run the detect stage, or pass "
-                       "--beats none)")
+        raise ECGError(
+            f"{path}: detected beats not found (run the detect stage, or pass --beats none)"
+        )
     data = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise ECGError(f"{path}: not a detected-beats file")

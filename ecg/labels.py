@@ -40,7 +40,8 @@ def rhythm_episodes(
 ) -> list[tuple[int, int, str]]:
     """(start, end, rhythm) for every episode; `end` is exclusive."""
     changes = [
-        (int(s), note) for s, sym, note in zip(ann_samples, symbols, aux, strict=True)
+        (int(s), note)
+        for s, sym, note in zip(ann_samples, symbols, aux, strict=True)
         if sym == RHYTHM_CHANGE and note.startswith("(")
     ]
     episodes = []

@@ -145,8 +145,7 @@ def subject_bootstrap(
         x = x[np.isfinite(x)]
         return [float(np.percentile(x, lo)), float(np.percentile(x, hi))] if len(x) else []
 
-    return {"sensitivity": interval(sens), "specificity": interval(spec),
-            "g_mean": interval(gmean)}
+    return {"sensitivity": interval(sens), "specificity": interval(spec), "g_mean": interval(gmean)}
 
 
 def full_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from ecg.splits import SPLITS, dechazal_split, patient_split
 from ecg.windows import RecordWindows, windows_from_record
 
 
-def _process(raw_dir: str, record_id: str, cfg: PreprocessConfig,
-             beats: dict[str, np.ndarray] | None) -> RecordWindows | str:
+def _process(
+    raw_dir: str, record_id: str, cfg: PreprocessConfig, beats: dict[str, np.ndarray] | None
+) -> RecordWindows | str:
     try:
         record = read_record(raw_dir, record_id, lead=cfg.lead)
     except MissingLead as err:
@@ -39,7 +40,11 @@ def select_records(cfg: PreprocessConfig, records: list[str] | None) -> list[str
 
 
 def process_records(
-    raw_dir: str | Path, record_ids: list[str], cfg: PreprocessConfig, *, explicit: bool,
+    raw_dir: str | Path,
+    record_ids: list[str],
+    cfg: PreprocessConfig,
+    *,
+    explicit: bool,
     beats: dict[str, np.ndarray] | None = None,
 ) -> list[RecordWindows]:
     """Window every record; a record without the lead is skipped unless asked for by name."""
@@ -60,26 +65,37 @@ def process_records(
     return out
 
 
-def assign_splits(
-    kept: list[RecordWindows], cfg: PreprocessConfig, *, seed: int
-) -> dict[str, str]:
+def assign_splits(kept: list[RecordWindows], cfg: PreprocessConfig, *, seed: int) -> dict[str, str]:
     ids = [r.record_id for r in kept]
     n = np.array([len(r.labels) for r in kept])
     a = np.array([int(r.labels.sum()) for r in kept])
     fractions = tuple(cfg.split_fractions)
     if cfg.split == "dechazal":
-        return dechazal_split(ids, n, a, seed=seed, fractions=fractions,
-                              min_subjects=cfg.min_subjects_per_split)
-    return patient_split(ids, n, a, seed=seed, fractions=fractions,
-                         min_subjects=cfg.min_subjects_per_split,
-                         max_share_gap=cfg.max_share_gap)
+        return dechazal_split(
+            ids, n, a, seed=seed, fractions=fractions, min_subjects=cfg.min_subjects_per_split
+        )
+    return patient_split(
+        ids,
+        n,
+        a,
+        seed=seed,
+        fractions=fractions,
+        min_subjects=cfg.min_subjects_per_split,
+        max_share_gap=cfg.max_share_gap,
+    )
 
 
 def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     keep = rw.sqi >= threshold
-    return RecordWindows(rw.record_id, rw.signals[keep], rw.labels[keep], rw.confidence[keep],
-                         rw.sqi[keep], rw.start_samples[keep],
-                         None if rw.beat_input is None else rw.beat_input[keep])
+    return RecordWindows(
+        rw.record_id,
+        rw.signals[keep],
+        rw.labels[keep],
+        rw.confidence[keep],
+        rw.sqi[keep],
+        rw.start_samples[keep],
+        None if rw.beat_input is None else rw.beat_input[keep],
+    )
 
 
 def preprocess_mitbih(
@@ -123,11 +139,17 @@ def preprocess_mitbih(
             segment_confidence=np.concatenate([m.confidence for m in members]),
             sqi_scores=np.concatenate([m.sqi for m in members]),
         )
-        save_mitbih(out_dir / f"{split}_ecg.pt",
-                    signals=np.concatenate([m.signals for m in members]), **meta)
+        save_mitbih(
+            out_dir / f"{split}_ecg.pt",
+            signals=np.concatenate([m.signals for m in members]),
+            **meta,
+        )
         if beats is not None:
-            save_mitbih(out_dir / f"{split}_beats.pt",
-                        signals=np.concatenate([m.beat_input for m in members]), **meta)
+            save_mitbih(
+                out_dir / f"{split}_beats.pt",
+                signals=np.concatenate([m.beat_input for m in members]),
+                **meta,
+            )
         per_split[split] = {
             "windows": int(len(labels)),
             "arrhythmia": int(labels.sum()),
@@ -154,15 +176,20 @@ def preprocess_mitbih(
         "windows_dropped": int(total - passed),
         "sqi_pass_rate": round(passed / total, 4),
         "sqi_pass_rate_normal": round(float((kept_labels == 0).sum() / (all_labels == 0).sum()), 4)
-        if (all_labels == 0).any() else None,
+        if (all_labels == 0).any()
+        else None,
         "sqi_pass_rate_arrhythmia": round(
-            float((kept_labels == 1).sum() / (all_labels == 1).sum()), 4)
-        if (all_labels == 1).any() else None,
+            float((kept_labels == 1).sum() / (all_labels == 1).sum()), 4
+        )
+        if (all_labels == 1).any()
+        else None,
         "arrhythmia_share": round(float(kept_labels.mean()), 4),
         "records_losing_all_windows": empty,
         "subject_overlap_note": (
             "dechazal keeps the published DS1/DS2 lists: records 201 (train/val) and 202 "
-            "(test) are one subject" if cfg.split == "dechazal" else "none: split by subject"
+            "(test) are one subject"
+            if cfg.split == "dechazal"
+            else "none: split by subject"
         ),
         "splits": per_split,
         "per_record": {
@@ -177,4 +204,3 @@ def preprocess_mitbih(
         },
         "seconds": round(time.perf_counter() - t0, 2),
     }
-

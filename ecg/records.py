@@ -64,8 +64,7 @@ def _check_dat_size(base: Path, header: wfdb.Record) -> None:
         have = dat.stat().st_size
         if have < need:
             raise ECGError(
-                f"{dat}: truncated ({have} bytes, header needs {need} for {header.sig_len} "
-                "samples)"
+                f"{dat}: truncated ({have} bytes, header needs {need} for {header.sig_len} samples)"
             )
 
 

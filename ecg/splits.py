@@ -18,14 +18,12 @@ from ecg.records import subject_id
 
 SPLITS = ("train", "val", "test")
 
-DS1 = tuple(
-    "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230"
-    .split()
-)
-DS2 = tuple(
-    "100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234"
-    .split()
-)
+# fmt: off
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
+       "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
+DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
+       "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
+# fmt: on
 
 _TRIALS = 4000
 
@@ -87,8 +85,9 @@ def patient_split(
             "split: no subject split meets preprocess.max_share_gap "
             f"= {max_share_gap} with {min_subjects} subjects per split"
         )
-    subject_split = {subjects[i]: name for name, part in zip(SPLITS, best, strict=True)
-                     for i in part}
+    subject_split = {
+        subjects[i]: name for name, part in zip(SPLITS, best, strict=True) for i in part
+    }
     return {r: subject_split[subject_id(r)] for r in records}
 
 
@@ -105,8 +104,10 @@ def dechazal_split(
     records = list(records)
     other = [r for r in records if r not in DS1 and r not in DS2]
     if other:
-        raise ECGError(f"split dechazal: record {other[0]} is in neither DS1 nor DS2 "
-                       "(add it to preprocess.exclude_records)")
+        raise ECGError(
+            f"split dechazal: record {other[0]} is in neither DS1 nor DS2 "
+            "(add it to preprocess.exclude_records)"
+        )
     windows, arrhythmia = np.asarray(windows), np.asarray(arrhythmia)
     ds1 = [i for i, r in enumerate(records) if r in DS1]
     out = {r: "test" for r in records if r in DS2}

@@ -30,9 +30,19 @@ from ecg.losses import FocalLoss
 from ecg.metrics import binary_metrics, choose_threshold
 
 CHECKPOINT_KEYS = (
-    "model_state_dict", "optimizer_state_dict", "config", "val_acc", "val_loss",
-    "val_sensitivity", "val_specificity", "val_g_mean", "threshold", "history", "targets_met",
-    "epoch", "stage",
+    "model_state_dict",
+    "optimizer_state_dict",
+    "config",
+    "val_acc",
+    "val_loss",
+    "val_sensitivity",
+    "val_specificity",
+    "val_g_mean",
+    "threshold",
+    "history",
+    "targets_met",
+    "epoch",
+    "stage",
 )
 
 
@@ -102,8 +112,11 @@ class ModelSelector:
         return False
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best_epoch": self.best_epoch, "best_key": list(self.best_key),
-                "targets_met": self.targets_met}
+        return {
+            "best_epoch": self.best_epoch,
+            "best_key": list(self.best_key),
+            "targets_met": self.targets_met,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best_epoch = int(state["best_epoch"])
@@ -117,8 +130,10 @@ def predict(
 ) -> torch.Tensor:
     """Logits [N, 2] in eval mode."""
     model.eval()
-    out = [model(signals[i:i + batch_size].to(device)).logits.float().cpu()
-           for i in range(0, len(signals), batch_size)]
+    out = [
+        model(signals[i : i + batch_size].to(device)).logits.float().cpu()
+        for i in range(0, len(signals), batch_size)
+    ]
     return torch.cat(out) if out else torch.zeros(0, 2)
 
 
@@ -128,8 +143,12 @@ def scores_from_logits(logits: torch.Tensor) -> np.ndarray:
 
 
 def validate(
-    model: torch.nn.Module, data: ECGDataset, loss_fn: FocalLoss, *, batch_size: int,
-    device: torch.device
+    model: torch.nn.Module,
+    data: ECGDataset,
+    loss_fn: FocalLoss,
+    *,
+    batch_size: int,
+    device: torch.device,
 ) -> tuple[dict[str, float], np.ndarray]:
     logits = predict(model, data.signals, batch_size=batch_size, device=device)
     scores = scores_from_logits(logits)
@@ -139,9 +158,18 @@ def validate(
     return metrics, scores
 
 
-def _checkpoint(model, optimizer, cfg: FitConfig, epoch: int, val: dict[str, float],
-                history: list[dict], *, threshold: float, targets_met: bool,
-                extra: dict[str, Any]) -> dict[str, Any]:
+def _checkpoint(
+    model,
+    optimizer,
+    cfg: FitConfig,
+    epoch: int,
+    val: dict[str, float],
+    history: list[dict],
+    *,
+    threshold: float,
+    targets_met: bool,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "model_state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "optimizer_state_dict": optimizer.state_dict(),
@@ -203,8 +231,10 @@ def fit(
     extra = extra or {}
     for name, data in (("train", train), ("val", val)):
         if len(torch.unique(data.labels)) < 2:
-            raise ECGError(f"{name} split has a single class ({int(data.labels[0])} only); "
-                           "cannot train or select a model")
+            raise ECGError(
+                f"{name} split has a single class ({int(data.labels[0])} only); "
+                "cannot train or select a model"
+            )
     freeze(model, cfg.frozen)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -212,8 +242,9 @@ def fit(
     # be rescaled by the adaptive step and barely touch rarely-updated weights.
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     loss_fn = FocalLoss(alpha=cfg.focal_alpha, gamma=cfg.focal_gamma)
-    selector = ModelSelector(sensitivity_target=cfg.sensitivity_target,
-                             specificity_target=cfg.specificity_target)
+    selector = ModelSelector(
+        sensitivity_target=cfg.sensitivity_target, specificity_target=cfg.specificity_target
+    )
     history: list[dict] = []
     start, stale, seconds = 1, 0, 0.0
     finished = False
@@ -233,17 +264,33 @@ def fit(
     def save_last(epoch: int, done: bool, val_metrics: dict[str, float]) -> None:
         if last_path is None:
             return
-        ckpt = _checkpoint(model, optimizer, cfg, epoch, val_metrics, history,
-                           threshold=0.5, targets_met=selector.targets_met, extra=extra)
-        ckpt |= {"selector": selector.state_dict(), "stale_epochs": stale,
-                 "finished": done, "seconds": seconds}
+        ckpt = _checkpoint(
+            model,
+            optimizer,
+            cfg,
+            epoch,
+            val_metrics,
+            history,
+            threshold=0.5,
+            targets_met=selector.targets_met,
+            extra=extra,
+        )
+        ckpt |= {
+            "selector": selector.state_dict(),
+            "stale_epochs": stale,
+            "finished": done,
+            "seconds": seconds,
+        }
         save_torch(ckpt, last_path)
 
     n = len(train)
     epoch = start - 1
     if start == 1 and not finished:
-        save_last(0, False, {k: float("nan") for k in ("accuracy", "loss", "sensitivity",
-                                                       "specificity", "g_mean")})
+        save_last(
+            0,
+            False,
+            {k: float("nan") for k in ("accuracy", "loss", "sensitivity", "specificity", "g_mean")},
+        )
     try:
         for epoch in range(start, cfg.num_epochs + 1):
             if finished:
@@ -254,10 +301,14 @@ def fit(
             order = torch.randperm(n, generator=gen)
             model.train()
             total, count = 0.0, 0
-            bar = tqdm(range(0, n, cfg.batch_size), desc=f"stage {cfg.stage} epoch {epoch}",
-                       unit="batch", leave=False)
+            bar = tqdm(
+                range(0, n, cfg.batch_size),
+                desc=f"stage {cfg.stage} epoch {epoch}",
+                unit="batch",
+                leave=False,
+            )
             for batch, i in enumerate(bar, start=1):
-                idx = order[i:i + cfg.batch_size]
+                idx = order[i : i + cfg.batch_size]
                 x, y = train.signals[idx], train.labels[idx]
                 if cfg.augment is not None:
                     x = augment_batch(x, cfg=cfg.augment, generator=gen)
@@ -277,23 +328,37 @@ def fit(
             bar.close()
             val_metrics, _ = validate(model, val, loss_fn, batch_size=256, device=device)
             seconds += time.perf_counter() - t0
-            history.append({
-                "epoch": epoch,
-                "train_loss": total / max(count, 1),
-                "val_loss": val_metrics["loss"],
-                "val_acc": val_metrics["accuracy"],
-                "val_sensitivity": val_metrics["sensitivity"],
-                "val_specificity": val_metrics["specificity"],
-                "val_g_mean": val_metrics["g_mean"],
-                "seconds": round(time.perf_counter() - t0, 2),
-            })
-            improved = selector.consider(epoch, val_metrics["sensitivity"],
-                                         val_metrics["specificity"])
+            history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": total / max(count, 1),
+                    "val_loss": val_metrics["loss"],
+                    "val_acc": val_metrics["accuracy"],
+                    "val_sensitivity": val_metrics["sensitivity"],
+                    "val_specificity": val_metrics["specificity"],
+                    "val_g_mean": val_metrics["g_mean"],
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            )
+            improved = selector.consider(
+                epoch, val_metrics["sensitivity"], val_metrics["specificity"]
+            )
             if improved:
                 stale = 0
-                save_torch(_checkpoint(model, optimizer, cfg, epoch, val_metrics, history,
-                                       threshold=0.5, targets_met=selector.targets_met,
-                                       extra=extra), best_path)
+                save_torch(
+                    _checkpoint(
+                        model,
+                        optimizer,
+                        cfg,
+                        epoch,
+                        val_metrics,
+                        history,
+                        threshold=0.5,
+                        targets_met=selector.targets_met,
+                        extra=extra,
+                    ),
+                    best_path,
+                )
             else:
                 stale += 1
             done = stale >= cfg.patience or epoch == cfg.num_epochs
@@ -309,24 +374,37 @@ def fit(
                 break
     except KeyboardInterrupt:
         where = last_path or best_path
-        log(f"\nstage {cfg.stage}: interrupted in epoch {epoch}; the last complete epoch is "
-            f"saved in {where}." + (f" Resume with: {resume_hint}" if resume_hint else ""))
+        log(
+            f"\nstage {cfg.stage}: interrupted in epoch {epoch}; the last complete epoch is "
+            f"saved in {where}." + (f" Resume with: {resume_hint}" if resume_hint else "")
+        )
         raise
 
-    return _finalise(model, val, loss_fn, cfg, selector, history, best_path, device, seconds,
-                     epochs_run=len(history), log=log)
+    return _finalise(
+        model,
+        val,
+        loss_fn,
+        cfg,
+        selector,
+        history,
+        best_path,
+        device,
+        seconds,
+        epochs_run=len(history),
+        log=log,
+    )
 
 
-def _finalise(model, val, loss_fn, cfg, selector, history, best_path, device, seconds, *,
-              epochs_run, log) -> FitResult:
+def _finalise(
+    model, val, loss_fn, cfg, selector, history, best_path, device, seconds, *, epochs_run, log
+) -> FitResult:
     """Reload the best epoch, choose the threshold on validation, store it."""
     best = torch.load(best_path, map_location="cpu", weights_only=True)
     model.load_state_dict(best["model_state_dict"])
     model.to(device)
     val_metrics, scores = validate(model, val, loss_fn, batch_size=256, device=device)
     labels = val.labels.numpy()
-    threshold, rule = choose_threshold(labels, scores,
-                                       sensitivity_target=cfg.sensitivity_target)
+    threshold, rule = choose_threshold(labels, scores, sensitivity_target=cfg.sensitivity_target)
     at_threshold = binary_metrics(labels, (scores >= threshold).astype(np.int64))
     predictions = (scores >= 0.5).astype(np.int64)
     single_class = len(np.unique(predictions)) < 2
@@ -338,13 +416,17 @@ def _finalise(model, val, loss_fn, cfg, selector, history, best_path, device, se
     }
     save_torch(best, best_path)
     if single_class:
-        log(f"warning: stage {cfg.stage}: the selected model (epoch {selector.best_epoch}) "
+        log(
+            f"warning: stage {cfg.stage}: the selected model (epoch {selector.best_epoch}) "
             f"predicts only class {int(predictions[0])} on validation at 0.5; saved anyway to "
-            f"{best_path}, but it has not learned to separate the classes")
+            f"{best_path}, but it has not learned to separate the classes"
+        )
     else:
-        log(f"stage {cfg.stage}: saved epoch {selector.best_epoch} to {best_path} "
+        log(
+            f"stage {cfg.stage}: saved epoch {selector.best_epoch} to {best_path} "
             f"(targets {'met' if selector.targets_met else 'not met'}; threshold "
-            f"{threshold:.4f} by {rule})")
+            f"{threshold:.4f} by {rule})"
+        )
     return FitResult(
         best_epoch=selector.best_epoch,
         epochs_run=epochs_run,

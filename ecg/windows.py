@@ -62,6 +62,7 @@ def windows_from_record(
         confidence=labels.confidence,
         sqi=np.asarray(sqi(raw[index], cfg.fs), dtype=np.float32),
         start_samples=starts_orig,
-        beat_input=None if beats is None else beat_input(
-            signals, beats_in_windows(beats, starts, cfg.window), cfg.fs),
+        beat_input=None
+        if beats is None
+        else beat_input(signals, beats_in_windows(beats, starts, cfg.window), cfg.fs),
     )

@@ -26,8 +26,10 @@ def main() -> None:
     beats, metrics = detect_records(args.raw_dir, params.preprocess)
     save_torch(beats, args.out)
     write_json(metrics, args.metrics)
-    print(f"detect: {metrics['beats']} beats in {metrics['records']} records "
-          f"({metrics['seconds_per_record']:.2f} s per record)")
+    print(
+        f"detect: {metrics['beats']} beats in {metrics['records']} records "
+        f"({metrics['seconds_per_record']:.2f} s per record)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,12 +22,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out_dir", default="data/raw/mitdb")
-    parser.add_argument("--mirror", default=os.environ.get("MITDB_DIR") or None,
-                        help="local mirror of mitdb (default: $MITDB_DIR, else PhysioNet)")
+    parser.add_argument(
+        "--mirror",
+        default=os.environ.get("MITDB_DIR") or None,
+        help="local mirror of mitdb (default: $MITDB_DIR, else PhysioNet)",
+    )
     args = parser.parse_args()
     params = load_params(args.params)
-    source = materialise(args.out_dir, mirror=args.mirror,
-                         verify_checksums=params.download.verify_checksums)
+    source = materialise(
+        args.out_dir, mirror=args.mirror, verify_checksums=params.download.verify_checksums
+    )
     verified = "verified" if params.download.verify_checksums else "NOT verified"
     print(f"download: 48 records from {source} -> {args.out_dir} (SHA-256 {verified})")
 

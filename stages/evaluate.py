@@ -45,13 +45,14 @@ def csv_text(rows: list[dict[str, Any]], fields: list[str]) -> str:
 
 
 @torch.no_grad()
-def run_model(model: DeepSNN, signals: torch.Tensor, *, batch_size: int,
-              device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_model(
+    model: DeepSNN, signals: torch.Tensor, *, batch_size: int, device: torch.device
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scores [N], per-layer spike counts [N, layers] and synaptic operations [N]."""
     model.eval().to(device)
     scores, spikes, synops = [], [], []
     for i in range(0, len(signals), batch_size):
-        out = model(signals[i:i + batch_size].to(device))
+        out = model(signals[i : i + batch_size].to(device))
         scores.append(scores_from_logits(out.logits.float().cpu()))
         spikes.append(model.last_activity.layer_spikes.cpu().numpy())
         synops.append(model.synaptic_operations().cpu().numpy())
@@ -63,13 +64,15 @@ def per_subject(labels, predictions, subjects) -> list[dict[str, Any]]:
     for s in sorted(set(subjects)):
         mask = np.array([p == s for p in subjects])
         m = binary_metrics(labels[mask], predictions[mask])
-        rows.append({
-            "subject": s,
-            "windows": int(mask.sum()),
-            "arrhythmia_share": round(float(labels[mask].mean()), 4),
-            "sensitivity": "" if np.isnan(m["sensitivity"]) else round(m["sensitivity"], 4),
-            "specificity": "" if np.isnan(m["specificity"]) else round(m["specificity"], 4),
-        })
+        rows.append(
+            {
+                "subject": s,
+                "windows": int(mask.sum()),
+                "arrhythmia_share": round(float(labels[mask].mean()), 4),
+                "sensitivity": "" if np.isnan(m["sensitivity"]) else round(m["sensitivity"], 4),
+                "specificity": "" if np.isnan(m["specificity"]) else round(m["specificity"], 4),
+            }
+        )
     return rows
 
 
@@ -80,13 +83,14 @@ def spiking_stats(model: DeepSNN, spikes: np.ndarray, synops: np.ndarray) -> dic
     energy_nj = (synops.mean() * ENERGY_PJ["accumulate"] + dense_macs * ENERGY_PJ["mac"]) / 1e3
     return {
         "note": "estimate: operation counts from the test run; energy from per-operation "
-                "figures of Horowitz (ISSCC 2014, 45 nm, fp32): accumulate 0.9 pJ, "
-                "multiply-accumulate 4.6 pJ; memory access and neuron updates not counted",
+        "figures of Horowitz (ISSCC 2014, 45 nm, fp32): accumulate 0.9 pJ, "
+        "multiply-accumulate 4.6 pJ; memory access and neuron updates not counted",
         "num_steps": model.num_steps,
         "encoding": model.encoding,
         "firing_rate_per_layer": {f"lif{i + 1}": float(r) for i, r in enumerate(rates)},
-        "spikes_per_window_per_layer": {f"lif{i + 1}": float(s)
-                                        for i, s in enumerate(spikes.mean(0))},
+        "spikes_per_window_per_layer": {
+            f"lif{i + 1}": float(s) for i, s in enumerate(spikes.mean(0))
+        },
         "synaptic_operations_per_window": float(synops.mean()),
         "dense_macs_per_window": int(dense_macs),
         "energy_per_window_nj_estimate": float(energy_nj),
@@ -113,37 +117,78 @@ def main() -> None:
     test = load_split(Path(args.data_dir), "test")
     labels = test.labels.numpy()
     subjects = list(test.patient_ids)
-    scores, spikes, synops = run_model(model, test.signals, batch_size=256,
-                                       device=resolve_device(params.device))
+    scores, spikes, synops = run_model(
+        model, test.signals, batch_size=256, device=resolve_device(params.device)
+    )
     threshold = float(checkpoint["threshold"])
     report = full_report(labels, scores, threshold)
     predictions = (scores >= threshold).astype(np.int64)
     ev = params.evaluate
-    intervals = subject_bootstrap(labels, predictions, subjects, n_boot=ev.bootstrap_samples,
-                                  level=ev.confidence_level, seed=params.seed)
+    intervals = subject_bootstrap(
+        labels,
+        predictions,
+        subjects,
+        n_boot=ev.bootstrap_samples,
+        level=ev.confidence_level,
+        seed=params.seed,
+    )
     at_half = full_report(labels, scores, 0.5)
     subj_arr = {s for s, y in zip(subjects, labels, strict=True) if y == 1}
     subj_norm = {s for s, y in zip(subjects, labels, strict=True) if y == 0}
     results = {
-        **{k: report[k] for k in ("accuracy", "sensitivity", "specificity", "ppv", "npv",
-                                  "f1", "g_mean", "auroc", "auprc", "threshold")},
-        "targets_met": bool(report["sensitivity"] >= params.sensitivity_target
-                            and report["specificity"] >= params.specificity_target),
+        **{
+            k: report[k]
+            for k in (
+                "accuracy",
+                "sensitivity",
+                "specificity",
+                "ppv",
+                "npv",
+                "f1",
+                "g_mean",
+                "auroc",
+                "auprc",
+                "threshold",
+            )
+        },
+        "targets_met": bool(
+            report["sensitivity"] >= params.sensitivity_target
+            and report["specificity"] >= params.specificity_target
+        ),
         "sensitivity_target": params.sensitivity_target,
         "specificity_target": params.specificity_target,
         "threshold_rule": checkpoint.get("threshold_rule", "stored"),
         "confusion_matrix": report["confusion_matrix"],
-        "confidence_intervals": {"level": ev.confidence_level, "method":
-                                 f"percentile bootstrap over subjects, "
-                                 f"{ev.bootstrap_samples} resamples", **intervals},
-        "windows": {"total": int(len(labels)), "arrhythmia": int(labels.sum()),
-                    "normal": int((labels == 0).sum())},
-        "subjects": {"total": len(set(subjects)), "with_arrhythmia": len(subj_arr),
-                     "with_normal": len(subj_norm), "ids": sorted(set(subjects))},
+        "confidence_intervals": {
+            "level": ev.confidence_level,
+            "method": f"percentile bootstrap over subjects, {ev.bootstrap_samples} resamples",
+            **intervals,
+        },
+        "windows": {
+            "total": int(len(labels)),
+            "arrhythmia": int(labels.sum()),
+            "normal": int((labels == 0).sum()),
+        },
+        "subjects": {
+            "total": len(set(subjects)),
+            "with_arrhythmia": len(subj_arr),
+            "with_normal": len(subj_norm),
+            "ids": sorted(set(subjects)),
+        },
         "score_tie_share": score_ties(scores),
-        "at_threshold_0_5": {k: at_half[k] for k in ("accuracy", "sensitivity", "specificity",
-                                                      "ppv", "npv", "f1", "g_mean",
-                                                      "confusion_matrix")},
+        "at_threshold_0_5": {
+            k: at_half[k]
+            for k in (
+                "accuracy",
+                "sensitivity",
+                "specificity",
+                "ppv",
+                "npv",
+                "f1",
+                "g_mean",
+                "confusion_matrix",
+            )
+        },
         "spiking": spiking_stats(model, spikes, synops),
         "model": str(model_path),
     }
@@ -153,26 +198,48 @@ def main() -> None:
     rows = per_subject(labels, predictions, subjects)
     write_text(csv_text(rows, list(rows[0])), metrics_dir / "test_per_patient.csv")
     fpr, tpr, _ = roc_curve(labels, scores)
-    write_text(csv_text([{"fpr": round(float(a), 5), "tpr": round(float(b), 5)}
-                         for a, b in zip(fpr, tpr, strict=True)], ["fpr", "tpr"]),
-               metrics_dir / "plots" / "roc.csv")
+    write_text(
+        csv_text(
+            [
+                {"fpr": round(float(a), 5), "tpr": round(float(b), 5)}
+                for a, b in zip(fpr, tpr, strict=True)
+            ],
+            ["fpr", "tpr"],
+        ),
+        metrics_dir / "plots" / "roc.csv",
+    )
     recall, precision, _ = pr_curve(labels, scores)
-    write_text(csv_text([{"recall": round(float(a), 5), "precision": round(float(b), 5)}
-                         for a, b in zip(recall, precision, strict=True)],
-                        ["recall", "precision"]),
-               metrics_dir / "plots" / "precision_recall.csv")
+    write_text(
+        csv_text(
+            [
+                {"recall": round(float(a), 5), "precision": round(float(b), 5)}
+                for a, b in zip(recall, precision, strict=True)
+            ],
+            ["recall", "precision"],
+        ),
+        metrics_dir / "plots" / "precision_recall.csv",
+    )
     names = {0: "normal", 1: "arrhythmia"}
-    write_text(csv_text([{"actual": names[int(a)], "predicted": names[int(p)]}
-                         for a, p in zip(labels, predictions, strict=True)],
-                        ["actual", "predicted"]),
-               metrics_dir / "plots" / "confusion.csv")
+    write_text(
+        csv_text(
+            [
+                {"actual": names[int(a)], "predicted": names[int(p)]}
+                for a, p in zip(labels, predictions, strict=True)
+            ],
+            ["actual", "predicted"],
+        ),
+        metrics_dir / "plots" / "confusion.csv",
+    )
+
     def with_ci(name: str) -> str:
         ci = intervals.get(name) or [float("nan"), float("nan")]
         return f"{name} {report[name]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
-    print(f"test: {with_ci('sensitivity')}, {with_ci('specificity')}, AUROC "
-          f"{report['auroc']:.3f} at threshold {threshold:.4f} "
-          f"(targets {'met' if results['targets_met'] else 'not met'})")
+    print(
+        f"test: {with_ci('sensitivity')}, {with_ci('specificity')}, AUROC "
+        f"{report['auroc']:.3f} at threshold {threshold:.4f} "
+        f"(targets {'met' if results['targets_met'] else 'not met'})"
+    )
 
 
 if __name__ == "__main__":

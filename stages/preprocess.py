@@ -22,19 +22,30 @@ def main() -> None:
     parser.add_argument("--raw_dir", default="data/raw/mitdb")
     parser.add_argument("--out_dir", default="data/mitbih_processed")
     parser.add_argument("--metrics", default="metrics/preprocess.json")
-    parser.add_argument("--beats", default="data/beats/mitdb_beats.pt",
-                        help="detected beats (detect stage), for the beat models' input; "
-                             "'none' to skip")
+    parser.add_argument(
+        "--beats",
+        default="data/beats/mitdb_beats.pt",
+        help="detected beats (detect stage), for the beat models' input; 'none' to skip",
+    )
     parser.add_argument("--records", nargs="+", help="only these record ids (no exclusions)")
-    parser.add_argument("--split", choices=["patient", "dechazal"],
-                        help="override preprocess.split")
+    parser.add_argument(
+        "--split", choices=["patient", "dechazal"], help="override preprocess.split"
+    )
     parser.add_argument("--sqi_threshold", type=float, help="override preprocess.sqi_threshold")
     args = parser.parse_args()
-    params = load_params(args.params, {"preprocess.split": args.split,
-                                       "preprocess.sqi_threshold": args.sqi_threshold})
+    params = load_params(
+        args.params,
+        {"preprocess.split": args.split, "preprocess.sqi_threshold": args.sqi_threshold},
+    )
     beats = None if args.beats == "none" else read_beats(args.beats)
-    metrics = preprocess_mitbih(args.raw_dir, args.out_dir, params.preprocess, seed=params.seed,
-                                records=args.records, beats=beats)
+    metrics = preprocess_mitbih(
+        args.raw_dir,
+        args.out_dir,
+        params.preprocess,
+        seed=params.seed,
+        records=args.records,
+        beats=beats,
+    )
     write_json(metrics, args.metrics)
     s = metrics["splits"]
     print(

@@ -29,8 +29,9 @@ def main() -> None:
     parser.add_argument("--num_epochs", type=int, help="override pretrain.num_epochs")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     args = parser.parse_args()
-    params = load_params(args.params, {"pretrain.num_epochs": args.num_epochs,
-                                       "device": args.device})
+    params = load_params(
+        args.params, {"pretrain.num_epochs": args.num_epochs, "device": args.device}
+    )
     pre, m = params.pretrain, params.model
     train = dataset_from_file(Path(args.data_dir) / "train_ecg.pt")
     val = dataset_from_file(Path(args.data_dir) / "val_ecg.pt")
@@ -62,8 +63,15 @@ def main() -> None:
         specificity_target=math.inf,
         seed=params.seed,
     )
-    result = fit(model, train, val, cfg, device=resolve_device(params.device),
-                 best_path=args.output, extra={"model_params": as_dict(m)})
+    result = fit(
+        model,
+        train,
+        val,
+        cfg,
+        device=resolve_device(params.device),
+        best_path=args.output,
+        extra={"model_params": as_dict(m)},
+    )
     write_json(
         {
             "val_accuracy": result.val["accuracy"],

@@ -68,8 +68,10 @@ def main() -> None:
         save_torch(data, Path(args.out_dir) / f"{name}_ecg.pt")
         t0 = time.perf_counter()
         beats = beat_input(signals, detect_beats(signals, pre.fs), pre.fs)
-        save_torch({"signals": torch.from_numpy(beats), "labels": data["labels"]},
-                   Path(args.beats_dir) / f"{name}_beats.pt")
+        save_torch(
+            {"signals": torch.from_numpy(beats), "labels": data["labels"]},
+            Path(args.beats_dir) / f"{name}_beats.pt",
+        )
         metrics.setdefault("beat_input_seconds", {})[name] = round(time.perf_counter() - t0, 2)
         metrics["seeds"][name] = seed
         metrics["splits"][name] = split_metrics(labels, meta)

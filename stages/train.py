@@ -26,17 +26,27 @@ from ecg.errors import ECGError, run_cli  # noqa: E402
 from ecg.model import DeepSNN  # noqa: E402
 from ecg.training import FitConfig, FitResult, fit, resolve_device  # noqa: E402
 
-HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_acc", "val_sensitivity",
-                  "val_specificity", "val_g_mean")
+HISTORY_FIELDS = (
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "val_acc",
+    "val_sensitivity",
+    "val_specificity",
+    "val_g_mean",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stage", choices=["both", "1", "2"], default="both")
     p.add_argument("--params", default="params.yaml")
-    p.add_argument("--pretrained_model", default=None,
-                   help="default: models/deep_focal_model.pt (stage 1 / both), "
-                        "<output_dir>/stage1/best_model.pt (stage 2)")
+    p.add_argument(
+        "--pretrained_model",
+        default=None,
+        help="default: models/deep_focal_model.pt (stage 1 / both), "
+        "<output_dir>/stage1/best_model.pt (stage 2)",
+    )
     p.add_argument("--data_dir", default="data/mitbih_processed")
     p.add_argument("--output_dir", default="models/mitbih_transfer")
     p.add_argument("--metrics_dir", default="metrics")
@@ -53,17 +63,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--seed", type=int)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--resume", action="store_true",
-                   help="continue from <output_dir>/stage{N}/last.pt")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from <output_dir>/stage{N}/last.pt"
+    )
     return p.parse_args(argv)
 
 
 def resolve_params(args: argparse.Namespace) -> Params:
     overrides: dict[str, Any] = {
         key: getattr(args, key)
-        for key in ("batch_size", "weight_decay", "dropout", "focal_alpha", "focal_gamma",
-                    "early_stopping_patience", "sensitivity_target", "specificity_target",
-                    "device", "seed", "augment")
+        for key in (
+            "batch_size",
+            "weight_decay",
+            "dropout",
+            "focal_alpha",
+            "focal_gamma",
+            "early_stopping_patience",
+            "sensitivity_target",
+            "specificity_target",
+            "device",
+            "seed",
+            "augment",
+        )
     }
     for stage in ("1", "2") if args.stage == "both" else (args.stage,):
         overrides[f"stage{stage}.num_epochs"] = args.num_epochs
@@ -75,21 +96,27 @@ def load_split(data_dir: Path, split: str) -> ECGDataset:
     path = data_dir / f"{split}_ecg.pt"
     data = read_data_file(path)
     if "patient_ids" not in data:
-        raise ECGError(f"{path}: synthetic-format file; the transfer stages need the MIT-BIH "
-                       "format written by the preprocess stage")
-    return ECGDataset(data["signals"], data["labels"], patient_ids=data["patient_ids"],
-                      segment_confidence=data["segment_confidence"],
-                      sqi_scores=data["sqi_scores"])
+        raise ECGError(
+            f"{path}: synthetic-format file; the transfer stages need the MIT-BIH "
+            "format written by the preprocess stage"
+        )
+    return ECGDataset(
+        data["signals"],
+        data["labels"],
+        patient_ids=data["patient_ids"],
+        segment_confidence=data["segment_confidence"],
+        sqi_scores=data["sqi_scores"],
+    )
 
 
 def history_csv(history: list[dict]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(
+        buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in history:
-        writer.writerow({k: (round(v, 6) if isinstance(v, float) else v)
-                         for k, v in row.items()})
+        writer.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()})
     return buf.getvalue()
 
 
@@ -112,15 +139,23 @@ def stage_metrics(stage: str, result: FitResult) -> dict[str, Any]:
     }
 
 
-def run_stage(stage: str, params: Params, args: argparse.Namespace, pretrained: Path,
-              train: ECGDataset, val: ECGDataset) -> Path:
+def run_stage(
+    stage: str,
+    params: Params,
+    args: argparse.Namespace,
+    pretrained: Path,
+    train: ECGDataset,
+    val: ECGDataset,
+) -> Path:
     out_dir = Path(args.output_dir) / f"stage{stage}"
     stage_cfg = params.stage1 if stage == "1" else params.stage2
     # Architecture comes from the checkpoint; dropout is a fine-tuning choice.
     model = DeepSNN.from_checkpoint(pretrained, dropout=params.dropout)
     if model.config.get("input_size") != train.signals.shape[1]:
-        raise ECGError(f"{pretrained}: model expects {model.config.get('input_size')} samples "
-                       f"per window, the data has {train.signals.shape[1]}")
+        raise ECGError(
+            f"{pretrained}: model expects {model.config.get('input_size')} samples "
+            f"per window, the data has {train.signals.shape[1]}"
+        )
     cfg = FitConfig(
         stage=stage,
         num_epochs=stage_cfg.num_epochs,
@@ -137,35 +172,52 @@ def run_stage(stage: str, params: Params, args: argparse.Namespace, pretrained: 
         frozen=("fc1",) if stage == "1" else (),
     )
     torch.manual_seed(params.seed)
-    resume_hint = (f"python stages/train.py --stage {stage} --resume --output_dir "
-                   f"{args.output_dir} --pretrained_model {pretrained}")
+    resume_hint = (
+        f"python stages/train.py --stage {stage} --resume --output_dir "
+        f"{args.output_dir} --pretrained_model {pretrained}"
+    )
     # With --stage both, a stage that never started has nothing to resume from.
     resume = args.resume and (args.stage != "both" or (out_dir / "last.pt").is_file())
-    result = fit(model, train, val, cfg, device=resolve_device(params.device),
-                 best_path=out_dir / "best_model.pt", last_path=out_dir / "last.pt",
-                 resume=resume, resume_hint=resume_hint,
-                 extra={"pretrained_model": str(pretrained)})
-    write_json({"stage": int(stage), "history": result.history},
-               out_dir / "training_history.json")
+    result = fit(
+        model,
+        train,
+        val,
+        cfg,
+        device=resolve_device(params.device),
+        best_path=out_dir / "best_model.pt",
+        last_path=out_dir / "last.pt",
+        resume=resume,
+        resume_hint=resume_hint,
+        extra={"pretrained_model": str(pretrained)},
+    )
+    write_json({"stage": int(stage), "history": result.history}, out_dir / "training_history.json")
     metrics_dir = Path(args.metrics_dir)
     write_json(stage_metrics(stage, result), metrics_dir / f"stage{stage}.json")
     write_text(history_csv(result.history), metrics_dir / f"stage{stage}_history.csv")
-    update_run_config(Path(args.output_dir) / "config.json", stage, params, cfg, pretrained,
-                      args)
+    update_run_config(Path(args.output_dir) / "config.json", stage, params, cfg, pretrained, args)
     return out_dir / "best_model.pt"
 
 
-def update_run_config(path: Path, stage: str, params: Params, cfg: FitConfig,
-                      pretrained: Path, args: argparse.Namespace) -> None:
+def update_run_config(
+    path: Path,
+    stage: str,
+    params: Params,
+    cfg: FitConfig,
+    pretrained: Path,
+    args: argparse.Namespace,
+) -> None:
     """Resolved configuration of the run; each stage fills in its own section."""
     config = json.loads(path.read_text()) if path.is_file() else {}
-    config["shared"] = {k: v for k, v in as_dict(params).items()
-                        if not isinstance(v, dict) or k == "augmentation"}
+    config["shared"] = {
+        k: v for k, v in as_dict(params).items() if not isinstance(v, dict) or k == "augmentation"
+    }
     config["data_dir"] = args.data_dir
-    config[f"stage{stage}"] = {"pretrained_model": str(pretrained),
-                               "num_epochs": cfg.num_epochs,
-                               "learning_rate": cfg.learning_rate,
-                               "frozen": list(cfg.frozen)}
+    config[f"stage{stage}"] = {
+        "pretrained_model": str(pretrained),
+        "num_epochs": cfg.num_epochs,
+        "learning_rate": cfg.learning_rate,
+        "frozen": list(cfg.frozen),
+    }
     write_json(config, path)
 
 
@@ -175,9 +227,15 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = Path(args.data_dir)
     train, val = load_split(data_dir, "train"), load_split(data_dir, "val")
     stages = ["1", "2"] if args.stage == "both" else [args.stage]
-    pretrained = Path(args.pretrained_model) if args.pretrained_model else (
-        Path(args.output_dir) / "stage1" / "best_model.pt" if args.stage == "2"
-        else Path("models/deep_focal_model.pt"))
+    pretrained = (
+        Path(args.pretrained_model)
+        if args.pretrained_model
+        else (
+            Path(args.output_dir) / "stage1" / "best_model.pt"
+            if args.stage == "2"
+            else Path("models/deep_focal_model.pt")
+        )
+    )
     for stage in stages:
         pretrained = run_stage(stage, params, args, pretrained, train, val)
 

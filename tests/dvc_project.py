@@ -27,7 +27,14 @@ BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
 
 STAGES = (
-    "download", "detect", "preprocess", "synthesize", "pretrain", "stage1", "stage2", "evaluate",
+    "download",
+    "detect",
+    "preprocess",
+    "synthesize",
+    "pretrain",
+    "stage1",
+    "stage2",
+    "evaluate",
     "crossval",
 )
 

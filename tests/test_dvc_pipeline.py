@@ -57,7 +57,10 @@ MIRROR_SECONDS = 60  # six 10-s windows per record
 
 TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval"]
 TRANSFER_METRICS = {
-    "metrics/stage1.json", "metrics/stage2.json", "metrics/test.json", "metrics/cv.json"
+    "metrics/stage1.json",
+    "metrics/stage2.json",
+    "metrics/test.json",
+    "metrics/cv.json",
 }
 UPSTREAM_METRICS = {"metrics/preprocess.json", "metrics/synthesize.json", "metrics/pretrain.json"}
 

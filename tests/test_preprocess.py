@@ -193,8 +193,8 @@ def test_records_without_mlii_are_skipped_with_a_warning(
     # on quality, which must take it out of the splits with a warning too.
     real = ecg.mitbih.windows_from_record
 
-    def fake(record, cfg):
-        rw = real(record, cfg)
+    def fake(record, cfg, **kwargs):
+        rw = real(record, cfg, **kwargs)
         if record.record_id == "105":
             rw = dataclasses.replace(rw, sqi=np.zeros_like(rw.sqi))
         return rw
@@ -373,3 +373,22 @@ def test_real_record_207_flutter_episodes_are_arrhythmia(real_run, mitdb_dir):
     in_vfl = np.array([any(lo < s + WIN and hi > s for lo, hi in vfl) for s in starts])
     assert in_vfl.any() and (labels[in_vfl] == 1).all()
     assert labels.tolist() == expected_labels(ann, starts, 650000)
+
+
+def test_beat_files_mirror_the_window_files(tiny_mirror, pre_cfg, tmp_path):
+    from ecg.beats import MAX_BEATS, STEP_FEATURES
+    from ecg.detection import detect_records
+
+    beats, info = detect_records(tiny_mirror, pre_cfg)
+    assert info["records"] == 44 and all(len(b) > 0 for b in beats.values())
+    preprocess_mitbih(
+        tiny_mirror, tmp_path, pre_cfg, seed=42, beats={r: b.numpy() for r, b in beats.items()}
+    )
+    for split in ("train", "val", "test"):
+        ecg = torch.load(tmp_path / f"{split}_ecg.pt", weights_only=True)
+        beat = torch.load(tmp_path / f"{split}_beats.pt", weights_only=True)
+        assert beat["signals"].shape == (len(ecg["labels"]), MAX_BEATS * STEP_FEATURES)
+        assert torch.isfinite(beat["signals"]).all()
+        for key in ("labels", "start_samples", "sqi_scores"):
+            assert torch.equal(beat[key], ecg[key]), key
+        assert beat["patient_ids"] == ecg["patient_ids"]

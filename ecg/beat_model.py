@@ -44,6 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from ecg.beats import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+from ecg.config import BeatModelConfig
 from ecg.errors import ECGError
 from ecg.model import DeepSNN, SNNOutput, read_checkpoint, spike_probability
 
@@ -330,6 +331,46 @@ def _architecture(arch: Any, where: str) -> type[nn.Module]:
             f"{', '.join(ARCHITECTURES)}"
         )
     return ARCHITECTURES[arch]
+
+
+def beat_model_config(arch: str, cfg: BeatModelConfig) -> dict[str, Any]:
+    """Config dict of a beat-input model from the `beat_model` params group."""
+    if arch == "logreg":
+        return {"arch": arch}
+    config: dict[str, Any] = {"arch": arch, "hidden": list(cfg.hidden), "dropout": cfg.dropout}
+    if arch == "beat":
+        config |= {
+            "beta": cfg.beta,
+            "threshold": cfg.threshold,
+            "surrogate_slope": cfg.surrogate_slope,
+        }
+    return config
+
+
+def data_suffix(arch: str) -> str:
+    """Which data files a model reads: raw windows (`*_ecg.pt`) or beat input (`*_beats.pt`)."""
+    return "ecg" if arch == "deep" else "beats"
+
+
+def input_width(config: Mapping[str, Any]) -> int:
+    """Values per window the model expects, from its config."""
+    if config.get("arch", "deep") == "deep":
+        return int(config.get("input_size", 2500))
+    return int(config.get("num_steps", MAX_BEATS)) * int(config.get("step_features", STEP_FEATURES))
+
+
+@torch.no_grad()
+def mean_efficiency(
+    model: nn.Module, signals: Tensor, *, device: torch.device, batch_size: int = 512
+) -> dict[str, float]:
+    """Per-window operation counts (spikes, synaptic ops, MACs) averaged over `signals`."""
+    model.eval()
+    totals: dict[str, float] = {}
+    for i in range(0, len(signals), batch_size):
+        x = signals[i : i + batch_size].to(device)
+        for key, value in model.efficiency(x).items():
+            totals[key] = totals.get(key, 0.0) + float(value) * len(x)
+    return {k: v / max(len(signals), 1) for k, v in totals.items()}
 
 
 def build_model(config: Mapping[str, Any]) -> nn.Module:

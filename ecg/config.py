@@ -223,6 +223,12 @@ def validate(p: Params) -> Params:
         pre.bandpass_hz,
     )
     m = p.model
+    _check(
+        m.arch in ("deep", "beat", "beat_ann", "logreg"),
+        "model.arch",
+        "deep, beat, beat_ann or logreg",
+        m.arch,
+    )
     _check(m.encoding in ("direct", "rate"), "model.encoding", "direct or rate", m.encoding)
     _check(m.num_steps > 0, "model.num_steps", "a positive integer", m.num_steps)
     _check(0 < m.beta <= 1, "model.beta", "in (0, 1]", m.beta)

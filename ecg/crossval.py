@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ecg.beat_model import build_model, model_from_checkpoint
+from ecg.beat_model import (
+    beat_model_config,
+    build_model,
+    mean_efficiency,
+    model_from_checkpoint,
+)
 from ecg.config import Params, StageConfig
 from ecg.data import ECGDataset
 from ecg.metrics import auroc, binary_metrics, score_ties, subject_bootstrap
@@ -106,34 +111,6 @@ def _fit_config(
     )
 
 
-def model_config(arch: str, params: Params, input_size: int) -> dict[str, Any]:
-    bm = params.beat_model
-    if arch == "logreg":
-        return {"arch": arch}
-    config: dict[str, Any] = {"arch": arch, "hidden": list(bm.hidden), "dropout": bm.dropout}
-    if arch == "beat":
-        config |= {
-            "beta": bm.beta,
-            "threshold": bm.threshold,
-            "surrogate_slope": bm.surrogate_slope,
-        }
-    return config
-
-
-@torch.no_grad()
-def efficiency(
-    model: torch.nn.Module, signals: torch.Tensor, *, device: torch.device, batch_size: int = 512
-) -> dict[str, float]:
-    """Mean per-window operation counts (spikes, synaptic ops, MACs) over `signals`."""
-    model.eval()
-    totals: dict[str, float] = {}
-    for i in range(0, len(signals), batch_size):
-        x = signals[i : i + batch_size].to(device)
-        for key, value in model.efficiency(x).items():
-            totals[key] = totals.get(key, 0.0) + float(value) * len(x)
-    return {k: v / max(len(signals), 1) for k, v in totals.items()}
-
-
 def run_model(
     arch: str,
     data: ECGDataset,
@@ -150,7 +127,7 @@ def run_model(
     t0 = time.perf_counter()
     out_dir = out_dir / arch
     torch.manual_seed(params.seed)
-    model = build_model(model_config(arch, params, data.signals.shape[1]))
+    model = build_model(beat_model_config(arch, params.beat_model))
     pretrained = out_dir / "pretrained.pt"
     fit(
         model,
@@ -220,7 +197,9 @@ def run_model(
             }
         )
         eff.append(
-            efficiency(model, data.signals[torch.as_tensor(np.flatnonzero(test))], device=device)
+            mean_efficiency(
+                model, data.signals[torch.as_tensor(np.flatnonzero(test))], device=device
+            )
         )
         log(
             f"crossval {arch} fold {f + 1}: AUROC {per_fold[-1]['auroc']:.3f} sens "

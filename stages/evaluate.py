@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ecg.atomic import write_json, write_text  # noqa: E402
+from ecg.beat_model import data_suffix, mean_efficiency, model_from_checkpoint  # noqa: E402
 from ecg.config import load_params  # noqa: E402
 from ecg.errors import ECGError, run_cli  # noqa: E402
 from ecg.metrics import (  # noqa: E402
@@ -46,17 +47,27 @@ def csv_text(rows: list[dict[str, Any]], fields: list[str]) -> str:
 
 @torch.no_grad()
 def run_model(
-    model: DeepSNN, signals: torch.Tensor, *, batch_size: int, device: torch.device
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores [N], per-layer spike counts [N, layers] and synaptic operations [N]."""
+    model: torch.nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Scores [N] and the run's per-window cost: spikes and synaptic operations for
+    DeepSNN, the model's own `efficiency` accounting for the beat-input models."""
     model.eval().to(device)
+    deep = model.config.get("arch", "deep") == "deep"
     scores, spikes, synops = [], [], []
     for i in range(0, len(signals), batch_size):
         out = model(signals[i : i + batch_size].to(device))
         scores.append(scores_from_logits(out.logits.float().cpu()))
-        spikes.append(model.last_activity.layer_spikes.cpu().numpy())
-        synops.append(model.synaptic_operations().cpu().numpy())
-    return np.concatenate(scores), np.concatenate(spikes), np.concatenate(synops)
+        if deep:
+            spikes.append(model.last_activity.layer_spikes.cpu().numpy())
+            synops.append(model.synaptic_operations().cpu().numpy())
+    if deep:
+        cost = spiking_stats(model, np.concatenate(spikes), np.concatenate(synops))
+    else:
+        cost = {
+            "note": "estimate: operation counts per window from the test run",
+            **mean_efficiency(model, signals, device=device),
+        }
+    return np.concatenate(scores), cost
 
 
 def per_subject(labels, predictions, subjects) -> list[dict[str, Any]]:
@@ -113,11 +124,12 @@ def main() -> None:
     checkpoint = torch.load(model_path, map_location="cpu", weights_only=True)
     if "threshold" not in checkpoint:
         raise ECGError(f"{model_path}: no decision threshold (not a transfer-stage checkpoint)")
-    model = DeepSNN.from_checkpoint(checkpoint)
-    test = load_split(Path(args.data_dir), "test")
+    model = model_from_checkpoint(checkpoint)
+    arch = model.config.get("arch", "deep")
+    test = load_split(Path(args.data_dir), "test", data_suffix(arch))
     labels = test.labels.numpy()
     subjects = list(test.patient_ids)
-    scores, spikes, synops = run_model(
+    scores, cost = run_model(
         model, test.signals, batch_size=256, device=resolve_device(params.device)
     )
     threshold = float(checkpoint["threshold"])
@@ -189,7 +201,8 @@ def main() -> None:
                 "confusion_matrix",
             )
         },
-        "spiking": spiking_stats(model, spikes, synops),
+        "spiking": cost,
+        "arch": arch,
         "model": str(model_path),
     }
     metrics_dir = Path(args.metrics_dir)

@@ -1,5 +1,8 @@
-"""DVC stage `pretrain`: DeepSNN on synthetic ECG with FocalLoss ->
-models/deep_focal_model.pt, the starting point of the MIT-BIH transfer learning."""
+"""DVC stage `pretrain`: the `model.arch` network on synthetic ECG with FocalLoss ->
+models/deep_focal_model.pt, the starting point of the MIT-BIH transfer learning.
+
+`model.arch: deep` (DeepSNN) reads the raw synthetic windows; the beat-input models (`beat`,
+`beat_ann`, `logreg`) read their beat-relative input from data/synthetic_beats."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from ecg.atomic import write_json  # noqa: E402
+from ecg.beat_model import beat_model_config, build_model, data_suffix  # noqa: E402
 from ecg.config import as_dict, load_params  # noqa: E402
 from ecg.data import dataset_from_file  # noqa: E402
 from ecg.errors import run_cli  # noqa: E402
@@ -23,7 +27,7 @@ from ecg.training import FitConfig, fit, resolve_device  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data_dir", default="data/synthetic")
+    parser.add_argument("--data_dir", help="default: data/synthetic, or data/synthetic_beats")
     parser.add_argument("--output", default="models/deep_focal_model.pt")
     parser.add_argument("--metrics", default="metrics/pretrain.json")
     parser.add_argument("--num_epochs", type=int, help="override pretrain.num_epochs")
@@ -33,21 +37,28 @@ def main() -> None:
         args.params, {"pretrain.num_epochs": args.num_epochs, "device": args.device}
     )
     pre, m = params.pretrain, params.model
-    train = dataset_from_file(Path(args.data_dir) / "train_ecg.pt")
-    val = dataset_from_file(Path(args.data_dir) / "val_ecg.pt")
+    suffix = data_suffix(m.arch)
+    data_dir = Path(
+        args.data_dir or ("data/synthetic" if suffix == "ecg" else "data/synthetic_beats")
+    )
+    train = dataset_from_file(data_dir / f"train_{suffix}.pt")
+    val = dataset_from_file(data_dir / f"val_{suffix}.pt")
 
     torch.manual_seed(params.seed)
-    model = DeepSNN(
-        input_size=train.signals.shape[1],
-        hidden=tuple(m.hidden),
-        beta=m.beta,
-        threshold=m.threshold,
-        num_steps=m.num_steps,
-        encoding=m.encoding,
-        rate_gain=m.rate_gain,
-        surrogate_slope=m.surrogate_slope,
-        dropout=pre.dropout,
-    )
+    if m.arch == "deep":
+        model = DeepSNN(
+            input_size=train.signals.shape[1],
+            hidden=tuple(m.hidden),
+            beta=m.beta,
+            threshold=m.threshold,
+            num_steps=m.num_steps,
+            encoding=m.encoding,
+            rate_gain=m.rate_gain,
+            surrogate_slope=m.surrogate_slope,
+            dropout=pre.dropout,
+        )
+    else:
+        model = build_model(beat_model_config(m.arch, params.beat_model))
     cfg = FitConfig(
         stage="pretrain",
         num_epochs=pre.num_epochs,
@@ -81,7 +92,8 @@ def main() -> None:
             "val_loss": result.val["loss"],
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
-            "encoding": m.encoding,
+            "arch": m.arch,
+            "encoding": m.encoding if m.arch == "deep" else "beat events",
             "train_seconds": round(result.seconds, 1),
         },
         args.metrics,

@@ -20,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from ecg.atomic import write_json, write_text  # noqa: E402
+from ecg.beat_model import data_suffix, input_width, model_from_checkpoint  # noqa: E402
 from ecg.config import Params, as_dict, load_params  # noqa: E402
 from ecg.data import ECGDataset, read_data_file  # noqa: E402
 from ecg.errors import ECGError, run_cli  # noqa: E402
-from ecg.model import DeepSNN  # noqa: E402
+from ecg.model import read_checkpoint  # noqa: E402
 from ecg.training import FitConfig, FitResult, fit, resolve_device  # noqa: E402
 
 HISTORY_FIELDS = (
@@ -92,8 +93,9 @@ def resolve_params(args: argparse.Namespace) -> Params:
     return load_params(args.params, overrides)
 
 
-def load_split(data_dir: Path, split: str) -> ECGDataset:
-    path = data_dir / f"{split}_ecg.pt"
+def load_split(data_dir: Path, split: str, suffix: str = "ecg") -> ECGDataset:
+    """A MIT-BIH split: raw windows (`ecg`) or the beat models' input (`beats`)."""
+    path = data_dir / f"{split}_{suffix}.pt"
     data = read_data_file(path)
     if "patient_ids" not in data:
         raise ECGError(
@@ -150,11 +152,18 @@ def run_stage(
     out_dir = Path(args.output_dir) / f"stage{stage}"
     stage_cfg = params.stage1 if stage == "1" else params.stage2
     # Architecture comes from the checkpoint; dropout is a fine-tuning choice.
-    model = DeepSNN.from_checkpoint(pretrained, dropout=params.dropout)
-    if model.config.get("input_size") != train.signals.shape[1]:
+    _, ckpt = read_checkpoint(pretrained)
+    overrides = {"dropout": params.dropout} if "dropout" in ckpt["config"] else {}
+    model = model_from_checkpoint(pretrained, **overrides)
+    if input_width(model.config) != train.signals.shape[1]:
         raise ECGError(
-            f"{pretrained}: model expects {model.config.get('input_size')} samples "
-            f"per window, the data has {train.signals.shape[1]}"
+            f"{pretrained}: model expects {input_width(model.config)} values per window, "
+            f"the data has {train.signals.shape[1]}"
+        )
+    if stage == "1" and all(name.startswith("fc1.") for name, _ in model.named_parameters()):
+        raise ECGError(
+            f"{pretrained}: a {model.config['arch']} model has only fc1, which stage 1 "
+            "freezes; run --stage 2 only"
         )
     cfg = FitConfig(
         stage=stage,
@@ -225,7 +234,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     params = resolve_params(args)
     data_dir = Path(args.data_dir)
-    train, val = load_split(data_dir, "train"), load_split(data_dir, "val")
     stages = ["1", "2"] if args.stage == "both" else [args.stage]
     pretrained = (
         Path(args.pretrained_model)
@@ -236,6 +244,10 @@ def main(argv: list[str] | None = None) -> None:
             else Path("models/deep_focal_model.pt")
         )
     )
+    # The checkpoint's architecture decides the input: raw windows or detected-beat input.
+    _, ckpt = read_checkpoint(pretrained)
+    suffix = data_suffix(ckpt["config"].get("arch", "deep"))
+    train, val = load_split(data_dir, "train", suffix), load_split(data_dir, "val", suffix)
     for stage in stages:
         pretrained = run_stage(stage, params, args, pretrained, train, val)
 

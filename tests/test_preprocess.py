@@ -288,6 +288,8 @@ def test_preprocess_stage_fails_with_one_error_line(tiny_mirror, tmp_path):
             str(tmp_path / "out"),
             "--metrics",
             str(metrics),
+            "--beats",
+            "none",  # this test is about the missing .atr, not the detect stage's output
         ],
         cwd=ROOT,
         capture_output=True,
@@ -392,3 +394,27 @@ def test_beat_files_mirror_the_window_files(tiny_mirror, pre_cfg, tmp_path):
         for key in ("labels", "start_samples", "sqi_scores"):
             assert torch.equal(beat[key], ecg[key]), key
         assert beat["patient_ids"] == ecg["patient_ids"]
+
+
+def test_preprocess_stage_names_a_missing_beats_file(tiny_mirror, tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "stages/preprocess.py",
+            "--raw_dir",
+            str(tiny_mirror),
+            "--out_dir",
+            str(tmp_path / "out"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--beats",
+            str(tmp_path / "nope.pt"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{tmp_path / 'nope.pt'}: detected beats not found" in proc.stderr
+    assert not (tmp_path / "out").exists()

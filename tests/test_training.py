@@ -390,3 +390,51 @@ def test_cli_wrong_architecture_and_wrong_data_format(cli_project):
     torch.save({"signals": d.signals, "labels": d.labels}, cli_project / "data/train_ecg.pt")
     r = run_train(cli_project, "--stage", "1", "--pretrained_model", "pretrained.pt")
     assert r.returncode == 2 and "synthetic-format" in r.stderr
+
+
+def write_beat_splits(project: Path) -> None:
+    from ecg.beats import MAX_BEATS, STEP_FEATURES
+
+    g = torch.Generator().manual_seed(0)
+    for split in ("train", "val"):
+        labels = torch.arange(32) % 2
+        x = 0.3 * torch.randn(32, MAX_BEATS * STEP_FEATURES, generator=g)
+        x[labels == 1] += 1.0
+        save_mitbih(
+            project / "data" / f"{split}_beats.pt",
+            signals=x,
+            labels=labels,
+            patient_ids=[str(i % 5) for i in range(32)],
+            record_ids=[str(i % 5) for i in range(32)],
+            start_samples=np.zeros(32),
+            segment_confidence=np.ones(32),
+            sqi_scores=np.ones(32),
+        )
+
+
+def test_cli_beat_model_reads_the_beat_files(cli_project):
+    from ecg.beat_model import BeatSNN
+
+    write_beat_splits(cli_project)
+    model = BeatSNN(hidden=(16, 8))
+    torch.save(
+        {"config": model.config, "model_state_dict": model.state_dict()}, cli_project / "beat.pt"
+    )
+    r = run_train(cli_project, "--stage", "both", "--pretrained_model", "beat.pt")
+    assert r.returncode == 0, r.stderr
+    best = torch.load(cli_project / "out/stage2/best_model.pt", weights_only=True)
+    assert best["config"]["arch"] == "beat"
+
+
+def test_cli_logreg_cannot_run_stage1(cli_project):
+    from ecg.beat_model import LogisticBaseline
+
+    write_beat_splits(cli_project)
+    model = LogisticBaseline()
+    torch.save(
+        {"config": model.config, "model_state_dict": model.state_dict()}, cli_project / "lr.pt"
+    )
+    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "lr.pt")
+    assert r.returncode == 2 and "only fc1" in r.stderr and "Traceback" not in r.stderr
+    r = run_train(cli_project, "--stage", "2", "--pretrained_model", "lr.pt")
+    assert r.returncode == 0, r.stderr

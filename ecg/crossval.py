@@ -23,7 +23,7 @@ from ecg.beat_model import (
     mean_efficiency,
     model_from_checkpoint,
 )
-from ecg.config import Params, StageConfig
+from ecg.config import Params
 from ecg.data import ECGDataset
 from ecg.metrics import auroc, binary_metrics, score_ties, subject_bootstrap
 from ecg.training import FitConfig, fit, predict, scores_from_logits
@@ -87,30 +87,6 @@ def _subset(data: ECGDataset, mask: np.ndarray) -> ECGDataset:
     return ECGDataset(data.signals[idx], data.labels[idx], patient_ids=ids)
 
 
-def _fit_config(
-    params: Params,
-    stage: str,
-    cfg: StageConfig,
-    seed: int,
-    frozen: tuple[str, ...] = (),
-    targets: bool = True,
-) -> FitConfig:
-    return FitConfig(
-        stage=stage,
-        num_epochs=cfg.num_epochs,
-        learning_rate=cfg.learning_rate,
-        weight_decay=params.weight_decay,
-        batch_size=params.batch_size,
-        focal_alpha=params.focal_alpha,
-        focal_gamma=params.focal_gamma,
-        patience=params.early_stopping_patience if targets else cfg.num_epochs,
-        sensitivity_target=params.sensitivity_target if targets else math.inf,
-        specificity_target=params.specificity_target if targets else math.inf,
-        seed=seed,
-        frozen=frozen,
-    )
-
-
 def run_model(
     arch: str,
     data: ECGDataset,
@@ -133,7 +109,13 @@ def run_model(
         model,
         synthetic[0],
         synthetic[1],
-        _fit_config(params, "pretrain", cv.pretrain, params.seed, targets=False),
+        FitConfig.from_params(
+            params,
+            stage="pretrain",
+            schedule=cv.pretrain,
+            seed=params.seed,
+            select_by_targets=False,
+        ),
         device=device,
         best_path=pretrained,
         log=log,
@@ -165,7 +147,7 @@ def run_model(
                 model,
                 _subset(data, train),
                 _subset(data, val),
-                _fit_config(params, stage, cfg, seed, frozen),
+                FitConfig.from_params(params, stage=stage, schedule=cfg, seed=seed, frozen=frozen),
                 device=device,
                 best_path=fold_dir / f"stage{stage}.pt",
                 log=log,

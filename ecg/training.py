@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ecg.atomic import save_torch
 from ecg.augment import augment_batch
-from ecg.config import AugmentConfig
+from ecg.config import AugmentConfig, Params, StageConfig
 from ecg.data import ECGDataset
 from ecg.errors import ECGError
 from ecg.losses import FocalLoss
@@ -79,6 +79,39 @@ class FitConfig:
     seed: int
     augment: AugmentConfig | None = None
     frozen: tuple[str, ...] = ()  # module names whose parameters stay fixed
+
+    @classmethod
+    def from_params(
+        cls,
+        params: Params,
+        *,
+        stage: str,
+        schedule: StageConfig,
+        seed: int,
+        frozen: tuple[str, ...] = (),
+        augment: AugmentConfig | None = None,
+        select_by_targets: bool = True,
+    ) -> FitConfig:
+        """The shared top-level params plus one stage's epochs and learning rate.
+
+        `select_by_targets=False` selects by G-mean alone and trains every epoch (used for
+        synthetic pretraining, which must not depend on the clinical targets).
+        """
+        return cls(
+            stage=stage,
+            num_epochs=schedule.num_epochs,
+            learning_rate=schedule.learning_rate,
+            weight_decay=params.weight_decay,
+            batch_size=params.batch_size,
+            focal_alpha=params.focal_alpha,
+            focal_gamma=params.focal_gamma,
+            patience=params.early_stopping_patience if select_by_targets else schedule.num_epochs,
+            sensitivity_target=params.sensitivity_target if select_by_targets else math.inf,
+            specificity_target=params.specificity_target if select_by_targets else math.inf,
+            seed=seed,
+            augment=augment,
+            frozen=frozen,
+        )
 
 
 class ModelSelector:
@@ -212,6 +245,24 @@ class FitResult:
     history: list[dict]
     seconds: float
 
+    def summary(self) -> dict[str, Any]:
+        """The figures a stage writes to its metrics JSON."""
+        return {
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "targets_met": self.targets_met,
+            "val_accuracy": self.val["accuracy"],
+            "val_sensitivity": self.val["sensitivity"],
+            "val_specificity": self.val["specificity"],
+            "val_g_mean": self.val["g_mean"],
+            "val_loss": self.val["loss"],
+            "threshold": self.threshold,
+            "threshold_rule": self.threshold_rule,
+            "val_at_threshold": self.val_at_threshold,
+            "single_class": self.single_class,
+            "train_seconds": round(self.seconds, 1),
+        }
+
 
 def fit(
     model: torch.nn.Module,
@@ -261,10 +312,9 @@ def fit(
         seconds = float(state.get("seconds", 0.0))
         log(f"stage {cfg.stage}: resuming after epoch {state['epoch']} from {last_path}")
 
-    def save_last(epoch: int, done: bool, val_metrics: dict[str, float]) -> None:
-        if last_path is None:
-            return
-        ckpt = _checkpoint(
+    def snapshot(epoch: int, val_metrics: dict[str, float]) -> dict[str, Any]:
+        # The threshold is chosen after training; 0.5 stands until then.
+        return _checkpoint(
             model,
             optimizer,
             cfg,
@@ -275,7 +325,11 @@ def fit(
             targets_met=selector.targets_met,
             extra=extra,
         )
-        ckpt |= {
+
+    def save_last(epoch: int, done: bool, val_metrics: dict[str, float]) -> None:
+        if last_path is None:
+            return
+        ckpt = snapshot(epoch, val_metrics) | {
             "selector": selector.state_dict(),
             "stale_epochs": stale,
             "finished": done,
@@ -346,17 +400,7 @@ def fit(
             if improved:
                 stale = 0
                 save_torch(
-                    _checkpoint(
-                        model,
-                        optimizer,
-                        cfg,
-                        epoch,
-                        val_metrics,
-                        history,
-                        threshold=0.5,
-                        targets_met=selector.targets_met,
-                        extra=extra,
-                    ),
+                    snapshot(epoch, val_metrics),
                     best_path,
                 )
             else:

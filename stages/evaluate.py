@@ -70,6 +70,13 @@ def run_model(
     return np.concatenate(scores), cost
 
 
+def curve_csv(x_name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> str:
+    rows = [
+        {x_name: round(float(a), 5), y_name: round(float(b), 5)} for a, b in zip(x, y, strict=True)
+    ]
+    return csv_text(rows, [x_name, y_name])
+
+
 def per_subject(labels, predictions, subjects) -> list[dict[str, Any]]:
     rows = []
     for s in sorted(set(subjects)):
@@ -211,25 +218,10 @@ def main() -> None:
     rows = per_subject(labels, predictions, subjects)
     write_text(csv_text(rows, list(rows[0])), metrics_dir / "test_per_patient.csv")
     fpr, tpr, _ = roc_curve(labels, scores)
-    write_text(
-        csv_text(
-            [
-                {"fpr": round(float(a), 5), "tpr": round(float(b), 5)}
-                for a, b in zip(fpr, tpr, strict=True)
-            ],
-            ["fpr", "tpr"],
-        ),
-        metrics_dir / "plots" / "roc.csv",
-    )
+    write_text(curve_csv("fpr", fpr, "tpr", tpr), metrics_dir / "plots" / "roc.csv")
     recall, precision, _ = pr_curve(labels, scores)
     write_text(
-        csv_text(
-            [
-                {"recall": round(float(a), 5), "precision": round(float(b), 5)}
-                for a, b in zip(recall, precision, strict=True)
-            ],
-            ["recall", "precision"],
-        ),
+        curve_csv("recall", recall, "precision", precision),
         metrics_dir / "plots" / "precision_recall.csv",
     )
     names = {0: "normal", 1: "arrhythmia"}

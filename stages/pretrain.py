@@ -85,16 +85,9 @@ def main() -> None:
     )
     write_json(
         {
-            "val_accuracy": result.val["accuracy"],
-            "val_sensitivity": result.val["sensitivity"],
-            "val_specificity": result.val["specificity"],
-            "val_g_mean": result.val["g_mean"],
-            "val_loss": result.val["loss"],
-            "best_epoch": result.best_epoch,
-            "epochs_run": result.epochs_run,
+            **result.summary(),
             "arch": m.arch,
             "encoding": m.encoding if m.arch == "deep" else "beat events",
-            "train_seconds": round(result.seconds, 1),
         },
         args.metrics,
     )

@@ -25,7 +25,7 @@ from ecg.config import Params, as_dict, load_params  # noqa: E402
 from ecg.data import ECGDataset, read_data_file  # noqa: E402
 from ecg.errors import ECGError, run_cli  # noqa: E402
 from ecg.model import read_checkpoint  # noqa: E402
-from ecg.training import FitConfig, FitResult, fit, resolve_device  # noqa: E402
+from ecg.training import FitConfig, fit, resolve_device  # noqa: E402
 
 HISTORY_FIELDS = (
     "epoch",
@@ -122,25 +122,6 @@ def history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-def stage_metrics(stage: str, result: FitResult) -> dict[str, Any]:
-    return {
-        "stage": int(stage),
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "targets_met": result.targets_met,
-        "val_accuracy": result.val["accuracy"],
-        "val_sensitivity": result.val["sensitivity"],
-        "val_specificity": result.val["specificity"],
-        "val_g_mean": result.val["g_mean"],
-        "val_loss": result.val["loss"],
-        "threshold": result.threshold,
-        "threshold_rule": result.threshold_rule,
-        "val_at_threshold": result.val_at_threshold,
-        "single_class": result.single_class,
-        "train_seconds": round(result.seconds, 1),
-    }
-
-
 def run_stage(
     stage: str,
     params: Params,
@@ -165,20 +146,13 @@ def run_stage(
             f"{pretrained}: a {model.config['arch']} model has only fc1, which stage 1 "
             "freezes; run --stage 2 only"
         )
-    cfg = FitConfig(
+    cfg = FitConfig.from_params(
+        params,
         stage=stage,
-        num_epochs=stage_cfg.num_epochs,
-        learning_rate=stage_cfg.learning_rate,
-        weight_decay=params.weight_decay,
-        batch_size=params.batch_size,
-        focal_alpha=params.focal_alpha,
-        focal_gamma=params.focal_gamma,
-        patience=params.early_stopping_patience,
-        sensitivity_target=params.sensitivity_target,
-        specificity_target=params.specificity_target,
+        schedule=stage_cfg,
         seed=params.seed,
-        augment=params.augmentation if params.augment else None,
         frozen=("fc1",) if stage == "1" else (),
+        augment=params.augmentation if params.augment else None,
     )
     torch.manual_seed(params.seed)
     resume_hint = (
@@ -201,7 +175,7 @@ def run_stage(
     )
     write_json({"stage": int(stage), "history": result.history}, out_dir / "training_history.json")
     metrics_dir = Path(args.metrics_dir)
-    write_json(stage_metrics(stage, result), metrics_dir / f"stage{stage}.json")
+    write_json({"stage": int(stage), **result.summary()}, metrics_dir / f"stage{stage}.json")
     write_text(history_csv(result.history), metrics_dir / f"stage{stage}_history.csv")
     update_run_config(Path(args.output_dir) / "config.json", stage, params, cfg, pretrained, args)
     return out_dir / "best_model.pt"

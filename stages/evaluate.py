@@ -32,6 +32,7 @@ from ecg.model import DeepSNN  # noqa: E402
 from ecg.training import resolve_device, scores_from_logits  # noqa: E402
 from stages.train import load_split  # noqa: E402
 
+POINT_METRICS = ("accuracy", "sensitivity", "specificity", "ppv", "npv", "f1", "g_mean")
 # Energy per operation, 45 nm CMOS, 32-bit float (Horowitz, ISSCC 2014): an accumulate
 # (spike-driven synaptic event) costs an add, a MAC an add plus a multiply.
 ENERGY_PJ = {"accumulate": 0.9, "mac": 3.7 + 0.9}
@@ -155,21 +156,7 @@ def main() -> None:
     subj_arr = {s for s, y in zip(subjects, labels, strict=True) if y == 1}
     subj_norm = {s for s, y in zip(subjects, labels, strict=True) if y == 0}
     results = {
-        **{
-            k: report[k]
-            for k in (
-                "accuracy",
-                "sensitivity",
-                "specificity",
-                "ppv",
-                "npv",
-                "f1",
-                "g_mean",
-                "auroc",
-                "auprc",
-                "threshold",
-            )
-        },
+        **{k: report[k] for k in (*POINT_METRICS, "auroc", "auprc", "threshold")},
         "targets_met": bool(
             report["sensitivity"] >= params.sensitivity_target
             and report["specificity"] >= params.specificity_target
@@ -195,19 +182,7 @@ def main() -> None:
             "ids": sorted(set(subjects)),
         },
         "score_tie_share": score_ties(scores),
-        "at_threshold_0_5": {
-            k: at_half[k]
-            for k in (
-                "accuracy",
-                "sensitivity",
-                "specificity",
-                "ppv",
-                "npv",
-                "f1",
-                "g_mean",
-                "confusion_matrix",
-            )
-        },
+        "at_threshold_0_5": {k: at_half[k] for k in (*POINT_METRICS, "confusion_matrix")},
         "spiking": cost,
         "arch": arch,
         "model": str(model_path),

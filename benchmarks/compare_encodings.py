@@ -7,7 +7,6 @@ pretraining budget, to choose `model.encoding`. Writes metrics/encoding_comparis
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -48,19 +47,7 @@ def main() -> None:
         model = DeepSNN(
             num_steps=m.num_steps, encoding=encoding, rate_gain=m.rate_gain, dropout=pt.dropout
         )
-        cfg = FitConfig(
-            stage="pretrain",
-            num_epochs=args.epochs,
-            learning_rate=pt.learning_rate,
-            weight_decay=pt.weight_decay,
-            batch_size=pt.batch_size,
-            focal_alpha=pt.focal_alpha,
-            focal_gamma=pt.focal_gamma,
-            patience=args.epochs,
-            sensitivity_target=math.inf,
-            specificity_target=math.inf,
-            seed=0,
-        )
+        cfg = FitConfig.for_pretraining(pt, seed=0, num_epochs=args.epochs)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             result = fit(

@@ -23,27 +23,11 @@ from tqdm import tqdm
 
 from ecg.atomic import save_torch
 from ecg.augment import augment_batch
-from ecg.config import AugmentConfig, Params, StageConfig
+from ecg.config import AugmentConfig, Params, PretrainConfig, StageConfig
 from ecg.data import ECGDataset
 from ecg.errors import ECGError
 from ecg.losses import FocalLoss
 from ecg.metrics import binary_metrics, choose_threshold
-
-CHECKPOINT_KEYS = (
-    "model_state_dict",
-    "optimizer_state_dict",
-    "config",
-    "val_acc",
-    "val_loss",
-    "val_sensitivity",
-    "val_specificity",
-    "val_g_mean",
-    "threshold",
-    "history",
-    "targets_met",
-    "epoch",
-    "stage",
-)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -79,6 +63,28 @@ class FitConfig:
     seed: int
     augment: AugmentConfig | None = None
     frozen: tuple[str, ...] = ()  # module names whose parameters stay fixed
+
+    @classmethod
+    def for_pretraining(
+        cls, pre: PretrainConfig, *, seed: int, num_epochs: int | None = None
+    ) -> FitConfig:
+        """Synthetic pretraining from the `pretrain` group: every epoch runs and the model is
+        selected by G-mean alone, since the clinical targets are top-level params of the
+        MIT-BIH stages and must not rerun pretraining."""
+        epochs = num_epochs or pre.num_epochs
+        return cls(
+            stage="pretrain",
+            num_epochs=epochs,
+            learning_rate=pre.learning_rate,
+            weight_decay=pre.weight_decay,
+            batch_size=pre.batch_size,
+            focal_alpha=pre.focal_alpha,
+            focal_gamma=pre.focal_gamma,
+            patience=epochs,
+            sensitivity_target=math.inf,
+            specificity_target=math.inf,
+            seed=seed,
+        )
 
     @classmethod
     def from_params(

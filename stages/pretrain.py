@@ -7,7 +7,6 @@ models/deep_focal_model.pt, the starting point of the MIT-BIH transfer learning.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -59,21 +58,7 @@ def main() -> None:
         )
     else:
         model = build_model(beat_model_config(m.arch, params.beat_model))
-    cfg = FitConfig(
-        stage="pretrain",
-        num_epochs=pre.num_epochs,
-        learning_rate=pre.learning_rate,
-        weight_decay=pre.weight_decay,
-        batch_size=pre.batch_size,
-        focal_alpha=pre.focal_alpha,
-        focal_gamma=pre.focal_gamma,
-        patience=pre.num_epochs,  # synthetic data is plentiful: no early stop
-        # Select by G-mean alone (and a Youden threshold): the clinical targets are
-        # top-level params of the MIT-BIH stages and must not rerun pretraining.
-        sensitivity_target=math.inf,
-        specificity_target=math.inf,
-        seed=params.seed,
-    )
+    cfg = FitConfig.for_pretraining(pre, seed=params.seed)
     result = fit(
         model,
         train,

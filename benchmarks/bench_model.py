@@ -1,6 +1,6 @@
 """Reference snnTorch loop vs the fast path of `DeepSNN`, side by side in one run.
 
-    python benchmarks/bench_model.py [--quick] [--out metrics/bench.json] [--threads N]
+    python -m benchmarks.bench_model [--quick] [--out metrics/bench.json] [--threads N]
 
 Batch 32, default model (2500-256-128-2, T=100). For each encoding: training steps/s
 (forward + focal loss + backward + Adam step) and inference windows/s, reference and fast.
@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.machine import machine_info  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.losses import FocalLoss  # noqa: E402
-from ecg.model import DeepSNN  # noqa: E402
+from benchmarks.machine import machine_info
+from ecg.core.storage import write_json
+from ecg.models.configs import DeepSNNConfig
+from ecg.models.deep_snn import DeepSNN
+from ecg.models.reference import ReferenceSNN
+from ecg.train.losses import FocalLoss
 
 BATCH = 32
 
@@ -65,21 +63,22 @@ def windows(batch: int) -> torch.Tensor:
 
 def bench_encoding(encoding: str, quick: bool) -> dict:
     torch.manual_seed(0)
-    model = DeepSNN(encoding=encoding)
+    model = DeepSNN(DeepSNNConfig(encoding=encoding))
+    reference = ReferenceSNN(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     loss_fn = FocalLoss(alpha=0.75, gamma=2.0)
     x, y = windows(BATCH), torch.randint(0, 2, (BATCH,))
 
-    def train_step(reference: bool) -> None:
+    def train_step(use_reference: bool) -> None:
         model.train()
         opt.zero_grad(set_to_none=True)
-        loss_fn(model(x, reference=reference).logits, y).backward()
+        loss_fn((reference if use_reference else model)(x).logits, y).backward()
         opt.step()
 
     @torch.no_grad()
-    def infer(reference: bool) -> None:
+    def infer(use_reference: bool) -> None:
         model.eval()
-        model(x, reference=reference)
+        (reference if use_reference else model)(x)
 
     ref_n, fast_n, rounds = (1, 5, 1) if quick else (3, 15, 4)
     cases = {

@@ -11,18 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.machine import machine_info  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.config import load_params  # noqa: E402
-from ecg.mitbih import preprocess_mitbih  # noqa: E402
+from benchmarks.machine import machine_info
+from ecg.core.storage import write_json
+from ecg.data.build import preprocess_mitbih
+from ecg.params import load_params
 
 TARGET_SECONDS = 10.0
 

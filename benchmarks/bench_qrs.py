@@ -15,28 +15,24 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from wfdb.processing import compare_annotations, xqrs_detect
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from wfdb.processing import compare_annotations, xqrs_detect  # noqa: E402
-
-from benchmarks.machine import machine_info  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.labels import AAMI_CLASSES  # noqa: E402
-from ecg.preprocessing import resample  # noqa: E402
-from ecg.qrs import detect_qrs  # noqa: E402
-from ecg.records import RECORDS, read_record  # noqa: E402
+from benchmarks.machine import machine_info
+from ecg.core.storage import write_json
+from ecg.data.labels import AAMI_CLASSES
+from ecg.data.mitdb import MITDB
+from ecg.signal.conditioning import resample
+from ecg.signal.qrs import detect_qrs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXCLUDED = {"102", "104", "107", "217"}  # paced (102, 104 also lack MLII)
-EVAL_RECORDS = [r for r in RECORDS if r not in EXCLUDED]
+EVAL_RECORDS = [r for r in MITDB.RECORDS if r not in EXCLUDED]
 BEAT_SYMBOLS = frozenset().union(*AAMI_CLASSES.values())  # N L R e j A a J S V E F / f Q
 TOLERANCE_S = 0.15
 XQRS_RECORDS = ("100", "108", "203")
@@ -87,7 +83,7 @@ class Case:
 
 
 def load_case(mitdb: str | Path, record_id: str) -> Case:
-    rec = read_record(mitdb, record_id)  # the MLII lead, wherever it sits
+    rec = MITDB(mitdb).read(record_id)  # the MLII lead, wherever it sits
     beat = np.array([s in BEAT_SYMBOLS for s in rec.ann_symbols], dtype=bool)
     vf = vf_mask(rec.ann_samples, rec.ann_symbols, rec.signal.size)
     return Case(record_id, rec.signal, rec.fs, rec.ann_samples[beat], vf)

@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ecg.core.storage import write_json
+from ecg.data.nstdb import NOISE_RECORDS, load_nstdb_noise
+from ecg.signal import sqi as sqi_module
+from ecg.signal.conditioning import resample
+from ecg.signal.noise import add_noise, qrs_peak_to_peak
+from ecg.signal.sqi import sqi, sqi_components
+from ecg.signal.windows import segment_windows
 
-from ecg import sqi as sqi_module  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.noise import NOISE_RECORDS, add_noise, load_nstdb_noise, qrs_peak_to_peak  # noqa: E402
-from ecg.preprocessing import resample, segment_windows  # noqa: E402
-from ecg.sqi import sqi, sqi_components  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FS = 250
 WINDOW = 2500  # 10 s at FS, non-overlapping

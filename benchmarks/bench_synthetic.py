@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.machine import machine_info  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.synthetic import generate  # noqa: E402
+from benchmarks.machine import machine_info
+from ecg.core.storage import write_json
+from ecg.data.synthetic import generate
 
 
 def main() -> None:

@@ -1,29 +1,29 @@
 """Direct vs rate encoding of DeepSNN: validation quality after the same synthetic
 pretraining budget, to choose `model.encoding`. Writes metrics/encoding_comparison.json.
 
-    python benchmarks/compare_encodings.py [--epochs 3] [--n_train 4000]
+    python -m benchmarks.compare_encodings [--epochs 3] [--n_train 4000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from benchmarks.machine import machine_info  # noqa: E402
-from ecg.atomic import write_json  # noqa: E402
-from ecg.config import load_params  # noqa: E402
-from ecg.data import ECGDataset  # noqa: E402
-from ecg.metrics import auroc  # noqa: E402
-from ecg.model import DeepSNN  # noqa: E402
-from ecg.synthetic import generate  # noqa: E402
-from ecg.training import FitConfig, fit, predict, scores_from_logits  # noqa: E402
+from benchmarks.machine import machine_info
+from ecg.core.storage import write_json
+from ecg.data.files import ECGDataset
+from ecg.data.synthetic import generate
+from ecg.eval.metrics import auroc
+from ecg.eval.scoring import predict, scores_from_logits
+from ecg.models.deep_snn import DeepSNN
+from ecg.params import load_params
+from ecg.train.config import FitConfig
+from ecg.train.loop import fit
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--out", default="metrics/encoding_comparison.json")
     args = parser.parse_args()
     params = load_params()
-    pre, m, pt = params.preprocess, params.model, params.pretrain
+    pre, pt = params.preprocess, params.pretrain
     train = ECGDataset(
         *map(torch.from_numpy, generate(args.n_train, seed=1, fs=pre.fs, window=pre.window))
     )
@@ -44,10 +44,9 @@ def main() -> None:
     results = {}
     for encoding in ("direct", "rate"):
         torch.manual_seed(0)
-        model = DeepSNN(
-            num_steps=m.num_steps, encoding=encoding, rate_gain=m.rate_gain, dropout=pt.dropout
-        )
-        cfg = FitConfig.for_pretraining(pt, seed=0, num_epochs=args.epochs)
+        config = params.model_config("deep", dropout=pt.dropout)
+        model = DeepSNN(dataclasses.replace(config, encoding=encoding))
+        cfg = FitConfig.for_pretraining(dataclasses.replace(pt, num_epochs=args.epochs), seed=0)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             result = fit(

@@ -1,0 +1,18 @@
+"""ecg-snn: spiking-network arrhythmia detection on single-lead ECG.
+
+The package is layered; a layer imports only the layers below it (checked by import-linter,
+`pyproject.toml` and `tests/test_layout.py`):
+
+    ecg.params     params.yaml -> typed, checked config objects (assembles the sections)
+    ecg.train      losses, the training loop, transfer stages, cross-validation
+    ecg.eval       metrics, threshold rule, subject bootstrap, scoring, the report
+    ecg.models     configs, the LIF kernel, DeepSNN / BeatSNN / baselines, checkpoints
+    ecg.data       MIT-BIH, download, labels, splits, windows, dataset files, synthetic ECG
+    ecg.features   detected beats -> beat and window features, the beat layout
+    ecg.signal     resample, filter, window, QRS detection, signal quality
+    ecg.core       one-line errors, atomic files, typed config loading, device, progress
+
+`ecg.models` and `ecg.data` are independent of each other: a model knows no data file. The
+pipeline stages (`stages/`, one thin module per DVC stage) import only the library, never
+each other, and the library never imports them.
+"""

@@ -3,72 +3,58 @@ model beside its ANN twin and logistic regression -> metrics/cv.json."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import torch  # noqa: E402
-
-from ecg.atomic import write_json  # noqa: E402
-from ecg.beats import MAX_BEATS, STEP_FEATURES  # noqa: E402
-from ecg.config import load_params  # noqa: E402
-from ecg.crossval import fold_summary, run_model, subject_folds  # noqa: E402
-from ecg.data import ECGDataset, dataset_from_file, read_data_file  # noqa: E402
-from ecg.errors import ECGError, run_cli  # noqa: E402
-from ecg.training import resolve_device  # noqa: E402
+from ecg.core.cli import run_cli, stage_parser
+from ecg.core.device import resolve_device
+from ecg.core.errors import ECGError
+from ecg.core.progress import log
+from ecg.core.storage import write_json
+from ecg.data.files import dataset_from_file, load_all_splits
+from ecg.params import load_params
+from ecg.train.crossval import fold_summary, run_model, subject_folds
 
 
-def load_all(data_dir: Path) -> ECGDataset:
-    """Every SQI-passing window of every subject, from the three split files."""
-    parts = [read_data_file(data_dir / f"{s}_beats.pt") for s in ("train", "val", "test")]
-    if any("patient_ids" not in p for p in parts):
-        raise ECGError(f"{data_dir}: *_beats.pt must be MIT-BIH-format files")
-    return ECGDataset(
-        torch.cat([p["signals"] for p in parts]),
-        torch.cat([p["labels"] for p in parts]),
-        patient_ids=[s for p in parts for s in p["patient_ids"]],
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_parser(__doc__)
     parser.add_argument("--data_dir", default="data/mitbih_processed")
     parser.add_argument("--synthetic_dir", default="data/synthetic_beats")
     parser.add_argument("--out_dir", default="models/crossval")
     parser.add_argument("--metrics", default="metrics/cv.json")
+    parser.add_argument("--live_dir", default="metrics/live/crossval")
     parser.add_argument("--models", nargs="+", help="override crossval.models")
-    args = parser.parse_args()
-    params = load_params(args.params, {"crossval.models": args.models})
-    cv = params.crossval
-    t0 = time.perf_counter()
-    data = load_all(Path(args.data_dir))
-    if data.signals.shape[1] != MAX_BEATS * STEP_FEATURES:
-        raise ECGError(
-            f"{args.data_dir}: beat input has {data.signals.shape[1]} values per "
-            f"window, expected {MAX_BEATS * STEP_FEATURES} (rerun preprocess)"
-        )
-    synthetic = (
-        dataset_from_file(Path(args.synthetic_dir) / "train_beats.pt"),
-        dataset_from_file(Path(args.synthetic_dir) / "val_beats.pt"),
+    args = parser.parse_args(argv)
+    params = load_params(args.params, {"crossval.models": args.models, "device": args.device})
+    cv, t0 = params.crossval, time.perf_counter()
+    data = load_all_splits(Path(args.data_dir), "beats")
+    synthetic = tuple(
+        dataset_from_file(Path(args.synthetic_dir) / f"{s}_beats.pt") for s in ("train", "val")
     )
     labels = data.labels.numpy()
     folds = subject_folds(data.patient_ids, labels, k=cv.folds, seed=params.seed)
-    device = resolve_device(params.device)
     results = {}
     for arch in cv.models:
+        config = params.model_config(arch, dropout=cv.dropout)
+        if config.input_width != data.signals.shape[1]:
+            raise ECGError(
+                f"{args.data_dir}: beat input has {data.signals.shape[1]} values per window, "
+                f"{arch} expects {config.input_width} (rerun preprocess)"
+            )
         results[arch], _ = run_model(
             arch,
+            config,
             data,
             folds,
             synthetic,
-            params,
+            cv=cv,
+            transfer=params.transfer,
+            bootstrap=params.bootstrap,
+            seed=params.seed,
             out_dir=Path(args.out_dir),
-            device=device,
-            log=lambda line: print(line, flush=True),
+            live_dir=Path(args.live_dir),
+            device=resolve_device(params.device),
+            log=log,
         )
     write_json(
         {

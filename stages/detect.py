@@ -3,25 +3,18 @@ rate -> data/beats/mitdb_beats.pt (beat sample indices per record)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecg.atomic import save_torch, write_json  # noqa: E402
-from ecg.config import load_params  # noqa: E402
-from ecg.detection import detect_records  # noqa: E402
-from ecg.errors import run_cli  # noqa: E402
+from ecg.core.cli import run_cli, stage_parser
+from ecg.core.storage import save_torch, write_json
+from ecg.data.detected_beats import detect_records
+from ecg.params import load_params
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_parser(__doc__, device=False)
     parser.add_argument("--raw_dir", default="data/raw/mitdb")
     parser.add_argument("--out", default="data/beats/mitdb_beats.pt")
     parser.add_argument("--metrics", default="metrics/detect.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     params = load_params(args.params)
     beats, metrics = detect_records(args.raw_dir, params.preprocess)
     save_torch(beats, args.out)

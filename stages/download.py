@@ -6,34 +6,29 @@ MITDB_DIR (offline use and CI).
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecg.config import load_params  # noqa: E402
-from ecg.download import materialise  # noqa: E402
-from ecg.errors import run_cli  # noqa: E402
+from ecg.core.cli import run_cli, stage_parser
+from ecg.data.download import materialise
+from ecg.params import load_params
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_parser(__doc__, device=False)
     parser.add_argument("--out_dir", default="data/raw/mitdb")
     parser.add_argument(
         "--mirror",
         default=os.environ.get("MITDB_DIR") or None,
         help="local mirror of mitdb (default: $MITDB_DIR, else PhysioNet)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     params = load_params(args.params)
-    source = materialise(
-        args.out_dir, mirror=args.mirror, verify_checksums=params.download.verify_checksums
+    verify = params.download.verify_checksums
+    source = materialise(args.out_dir, mirror=args.mirror, verify_checksums=verify)
+    print(
+        f"download: 48 records from {source} -> {args.out_dir} "
+        f"(SHA-256 {'verified' if verify else 'NOT verified'})"
     )
-    verified = "verified" if params.download.verify_checksums else "NOT verified"
-    print(f"download: 48 records from {source} -> {args.out_dir} (SHA-256 {verified})")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,17 @@
 """DVC stage `preprocess`: MIT-BIH records -> labelled, SQI-filtered, subject-wise split
-10-s windows in data/mitbih_processed/{train,val,test}_ecg.pt."""
+10-s windows in data/mitbih_processed/{train,val,test}_{ecg,beats}.pt."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecg.atomic import write_json  # noqa: E402
-from ecg.config import load_params  # noqa: E402
-from ecg.detection import read_beats  # noqa: E402
-from ecg.errors import run_cli  # noqa: E402
-from ecg.mitbih import preprocess_mitbih  # noqa: E402
+from ecg.core.cli import run_cli, stage_parser
+from ecg.core.storage import write_json
+from ecg.data.build import preprocess_mitbih
+from ecg.data.detected_beats import read_beats
+from ecg.params import load_params
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+def main(argv: list[str] | None = None) -> None:
+    parser = stage_parser(__doc__, device=False)
     parser.add_argument("--raw_dir", default="data/raw/mitdb")
     parser.add_argument("--out_dir", default="data/mitbih_processed")
     parser.add_argument("--metrics", default="metrics/preprocess.json")
@@ -28,11 +21,9 @@ def main() -> None:
         help="detected beats (detect stage), for the beat models' input; 'none' to skip",
     )
     parser.add_argument("--records", nargs="+", help="only these record ids (no exclusions)")
-    parser.add_argument(
-        "--split", choices=["patient", "dechazal"], help="override preprocess.split"
-    )
+    parser.add_argument("--split", help="override preprocess.split")
     parser.add_argument("--sqi_threshold", type=float, help="override preprocess.sqi_threshold")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     params = load_params(
         args.params,
         {"preprocess.split": args.split, "preprocess.sqi_threshold": args.sqi_threshold},

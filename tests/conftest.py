@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ecg.config import PreprocessConfig, load_params
+from ecg.data.config import PreprocessConfig
+from ecg.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

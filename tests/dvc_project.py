@@ -85,7 +85,7 @@ class DvcProject:
         env = dict(os.environ)
         env.update(
             {
-                # `cmd: python stages/...` must find this interpreter (the venv's).
+                # `cmd: python -m stages...` must find this interpreter (the venv's).
                 "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
                 "DVC_NO_ANALYTICS": "1",
                 "MITDB_DIR": str(mirror),

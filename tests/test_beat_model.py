@@ -3,27 +3,50 @@ import json
 import pytest
 import torch
 
-from ecg.beat_model import (
-    ARCHITECTURES,
-    BeatANN,
-    BeatSNN,
-    LogisticBaseline,
-    build_model,
-    model_from_checkpoint,
+from ecg.core.errors import ECGError
+from ecg.features.layout import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+from ecg.models.base import COST_KEYS, SNNOutput
+from ecg.models.beat_ann import BeatANN
+from ecg.models.beat_snn import BeatSNN
+from ecg.models.checkpoint import config_dict, config_from_dict, load_model
+from ecg.models.configs import (
+    CONFIGS,
+    BeatANNConfig,
+    BeatSNNConfig,
+    DeepSNNConfig,
+    LogRegConfig,
 )
-from ecg.beats import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
-from ecg.errors import ECGError
-from ecg.losses import FocalLoss
-from ecg.model import DeepSNN, SNNOutput
-from ecg.training import freeze
+from ecg.models.deep_snn import DeepSNN
+from ecg.models.logreg import LogisticBaseline
+from ecg.models.reference import ReferenceSNN
+from ecg.models.registry import ARCHITECTURES, build_model, model_class
+from ecg.models.spiking import SpikingNetwork
+from ecg.train.loop import freeze
+from ecg.train.losses import FocalLoss
 
 NB, NW = len(BEAT_FEATURES), len(WINDOW_FEATURES)
 SMALL = {  # small configs so that every test stays fast
-    "deep": {"arch": "deep", "input_size": 50, "hidden": [16, 8], "num_steps": 10},
-    "beat": {"arch": "beat"},
-    "beat_ann": {"arch": "beat_ann"},
-    "logreg": {"arch": "logreg"},
+    "deep": DeepSNNConfig(input_size=50, hidden=(16, 8), num_steps=10),
+    "beat": BeatSNNConfig(),
+    "beat_ann": BeatANNConfig(),
+    "logreg": LogRegConfig(),
 }
+
+
+def beat_snn(**config) -> BeatSNN:
+    return BeatSNN(BeatSNNConfig(**config))
+
+
+def beat_ann(**config) -> BeatANN:
+    return BeatANN(BeatANNConfig(**config))
+
+
+def logreg(**config) -> LogisticBaseline:
+    return LogisticBaseline(LogRegConfig(**config))
+
+
+def load_model_as(arch: str, path):
+    return load_model(path, arch=arch)
 
 
 @pytest.fixture(autouse=True)
@@ -55,36 +78,36 @@ def beat_inputs(batch: int, seed: int = 0, dtype=torch.float32, informative=None
 
 def test_layers_and_config():
     for arch, cls in (("beat", BeatSNN), ("beat_ann", BeatANN), ("logreg", LogisticBaseline)):
-        model = cls()
-        config = model.config
+        model = cls(CONFIGS[arch]())
+        config = config_dict(model)
         assert config["arch"] == arch and ARCHITECTURES[arch] is cls
         assert json.loads(json.dumps(config)) == config
-        rebuilt = build_model(config)
-        assert type(rebuilt) is cls and rebuilt.config == config
+        rebuilt = build_model(config_from_dict(config, source="test"))
+        assert type(rebuilt) is cls and rebuilt.config == model.config
         assert isinstance(model.fc1, torch.nn.Linear)
         freeze(model, ("fc1",))  # transfer stage 1
         assert not any(p.requires_grad for p in model.fc1.parameters())
-    snn = BeatSNN()
-    assert isinstance(snn, DeepSNN)
+    snn = beat_snn()
+    assert isinstance(snn, SpikingNetwork)  # DeepSNN's LIF simulation, shared
     assert [(fc.in_features, fc.out_features) for fc in snn.fcs] == [
         (STEP_FEATURES, 64),
         (64, 32),
         (32, 2),
     ]
     assert snn.num_steps == MAX_BEATS and snn.dropout == 0.2
-    assert [(fc.in_features, fc.out_features) for fc in BeatANN().fcs] == [
+    assert [(fc.in_features, fc.out_features) for fc in beat_ann().fcs] == [
         (STEP_FEATURES, 64),
         (64, 32),
         (32, 2),
     ]
-    assert (LogisticBaseline().fc1.in_features, LogisticBaseline().fc1.out_features) == (9, 2)
+    assert (logreg().fc1.in_features, logreg().fc1.out_features) == (9, 2)
 
 
 def test_output_shapes_and_input_forms():
     x = beat_inputs(5)
     for cls in (BeatSNN, BeatANN, LogisticBaseline):
         torch.manual_seed(0)
-        model = cls().eval()
+        model = cls(cls.config_class()).eval()
         out = model(x)
         assert isinstance(out, SNNOutput) and out.logits.shape == (5, 2)
         steps = 1 if cls is LogisticBaseline else MAX_BEATS
@@ -101,7 +124,7 @@ def test_output_shapes_and_input_forms():
         probs = model.score(x)
         assert probs.shape == (5,) and ((probs >= 0) & (probs <= 1)).all()
     # Logistic regression reads the window features of step 0 only.
-    model = LogisticBaseline().eval()
+    model = logreg().eval()
     y = x.view(5, MAX_BEATS, STEP_FEATURES).clone()
     y[:, 1:] = 7.0
     y[:, 0, :NB] = -3.0
@@ -112,7 +135,7 @@ def test_output_shapes_and_input_forms():
 def test_fast_path_matches_snntorch_reference(training):
     # float64 so that rounding cannot flip a spike between the two paths.
     torch.manual_seed(0)
-    model = BeatSNN().double().train(training)
+    model = beat_snn().double().train(training)
     with torch.no_grad():
         model.fc3.weight.mul_(4.0)  # so that the output layer spikes too
     x = beat_inputs(6, dtype=torch.float64) * 2.0
@@ -122,7 +145,7 @@ def test_fast_path_matches_snntorch_reference(training):
     for reference in (True, False):
         model.zero_grad()
         torch.manual_seed(1)  # same dropout masks in both paths
-        out = model(x, reference=reference)
+        out = (ReferenceSNN(model) if reference else model)(x)
         loss = FocalLoss()(out.logits, targets) + (out.spikes * weights).sum()
         loss.backward()
         grads = {n: p.grad.clone() for n, p in model.named_parameters()}
@@ -144,22 +167,25 @@ def test_fast_path_matches_snntorch_reference(training):
 
 def test_score_rarely_ties():
     torch.manual_seed(0)
-    model = BeatSNN().eval()
+    model = beat_snn().eval()
     probs = model.score(beat_inputs(400, seed=3))
     assert 400 - probs.unique().numel() < 20  # < 5 %
 
 
-def test_efficiency():
+def test_cost():
     x = beat_inputs(8, seed=1)
     present = x.view(8, MAX_BEATS, STEP_FEATURES)[:, :, 0].sum(1)
     torch.manual_seed(0)
-    snn = BeatSNN().train()
-    eff = snn.efficiency(x)
+    snn = beat_snn().train()
+    eff = snn.cost(x)
     assert snn.training  # mode restored
     assert set(eff) == {
         "spikes_per_window_lif1",
         "spikes_per_window_lif2",
         "spikes_per_window_lif3",
+        "firing_rate_lif1",
+        "firing_rate_lif2",
+        "firing_rate_lif3",
         "spikes_per_window",
         "synops_per_window",
         "macs_per_window",
@@ -178,8 +204,9 @@ def test_efficiency():
     assert eff["dense_macs_per_window"] == MAX_BEATS * STEP_FEATURES * 64
     assert snn.dense_macs_per_window == MAX_BEATS * STEP_FEATURES * 64
 
-    ann = BeatANN().efficiency(x)
+    ann = beat_ann().cost(x)
     assert set(ann) == {
+        "spikes_per_window",
         "synops_per_window",
         "macs_per_window",
         "dense_macs_per_window",
@@ -190,13 +217,16 @@ def test_efficiency():
     want = ((NW + present * NB) * 64 + (present + padded) * deep).mean().item()
     assert ann["macs_per_window"] == pytest.approx(want)
     assert ann["dense_macs_per_window"] == MAX_BEATS * (STEP_FEATURES * 64 + deep)
-    assert ann["synops_per_window"] == 0.0
-    lr = LogisticBaseline().efficiency(x)
+    assert ann["synops_per_window"] == 0.0 and ann["spikes_per_window"] == 0.0
+    lr = logreg().cost(x)
     assert set(lr) == set(ann) and lr["macs_per_window"] == 18.0
+    assert all(set(COST_KEYS) <= set(c) for c in (eff, ann, lr))  # one cost contract
 
 
 def save(model, path, config=None):
-    torch.save({"config": config or model.config, "model_state_dict": model.state_dict()}, path)
+    torch.save(
+        {"config": config or config_dict(model), "model_state_dict": model.state_dict()}, path
+    )
 
 
 @pytest.mark.parametrize("arch", ["deep", "beat", "beat_ann", "logreg"])
@@ -210,56 +240,58 @@ def test_registry_checkpoint_round_trip(arch, tmp_path, monkeypatch):
     calls = []
     real_load = torch.load
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
-    loaded = model_from_checkpoint(path)
+    loaded = load_model(path)
     assert calls and all(k.get("weights_only") is True for k in calls)
     assert type(loaded) is type(model) and loaded.config == model.config
     x = torch.randn(3, 50) if arch == "deep" else beat_inputs(3)
     torch.testing.assert_close(loaded.eval()(x).logits, model.eval()(x).logits, atol=0, rtol=0)
-    from_dict = model_from_checkpoint(real_load(path, weights_only=True))
+    from_dict = load_model(real_load(path, weights_only=True))
     torch.testing.assert_close(from_dict.eval()(x).logits, model(x).logits, atol=0, rtol=0)
-    direct = type(model).from_checkpoint(str(path))
+    direct = load_model(str(path))
     assert direct.config == model.config
     if arch in ("beat", "beat_ann"):
-        assert model_from_checkpoint(path, dropout=0.4).dropout == 0.4
+        assert load_model(path, dropout=0.4).dropout == 0.4
     if arch == "beat":
-        assert model_from_checkpoint(path, beta=0.8).lif2.beta.item() == pytest.approx(0.8)
+        assert load_model(path, beta=0.8).lif2.beta.item() == pytest.approx(0.8)
 
 
 def test_checkpoint_errors_name_the_file(tmp_path):
-    ann = BeatANN(hidden=(16, 8))
+    ann = beat_ann(hidden=(16, 8))
     path = tmp_path / "mixed.pt"
-    save(ann, path, config=BeatSNN().config)  # SNN config, ANN weights of other sizes
+    save(ann, path, config=config_dict(beat_snn()))  # SNN config, ANN weights of other sizes
     with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture"):
-        model_from_checkpoint(path)
+        load_model(path)
     with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture: expected 'beat_ann'"):
-        BeatANN.from_checkpoint(path)
-    save(BeatSNN(), path)
+        load_model_as("beat_ann", path)
+    save(beat_snn(), path)
     with pytest.raises(ECGError, match=r"mixed\.pt: wrong architecture: expected 'logreg'"):
-        LogisticBaseline.from_checkpoint(path)
-    save(BeatSNN(), path, config={**BeatSNN().config, "arch": "transformer"})
+        load_model_as("logreg", path)
+    save(beat_snn(), path, config={**config_dict(beat_snn()), "arch": "transformer"})
     with pytest.raises(ECGError, match=r"mixed\.pt: unknown model architecture 'transformer'"):
-        model_from_checkpoint(path)
-    save(BeatSNN(), path, config={**BeatSNN().config, "colour": "red"})
+        load_model(path)
+    save(beat_snn(), path, config={**config_dict(beat_snn()), "colour": "red"})
     with pytest.raises(ECGError, match=r"mixed\.pt: bad model config"):
-        model_from_checkpoint(path)
+        load_model(path)
     with pytest.raises(ECGError, match=r"nope\.pt: checkpoint file not found"):
-        model_from_checkpoint(tmp_path / "nope.pt")
+        load_model(tmp_path / "nope.pt")
     torch.save({"state": 1}, path)
     with pytest.raises(ECGError, match=r"mixed\.pt: not a model checkpoint"):
-        model_from_checkpoint(path)
+        load_model(path)
     path.write_text("not a zip")
     with pytest.raises(ECGError, match=r"mixed\.pt: not a PyTorch checkpoint"):
-        model_from_checkpoint(path)
+        load_model(path)
 
 
 def test_build_model_errors():
     with pytest.raises(ECGError, match="unknown model architecture 'rnn'"):
-        build_model({"arch": "rnn"})
-    with pytest.raises(ECGError, match="bad model config"):
-        build_model({"arch": "logreg", "hidden": [4]})
+        model_class("rnn")
+    with pytest.raises(ECGError, match="unknown model architecture 'rnn'"):
+        config_from_dict({"arch": "rnn"}, source="x.pt")
+    with pytest.raises(ECGError, match=r"x\.pt: bad model config: unknown key 'hidden'"):
+        config_from_dict({**config_dict(logreg()), "hidden": [4]}, source="x.pt")
     with pytest.raises(ECGError, match="step_features"):
-        BeatSNN(step_features=5)
-    assert type(build_model({"input_size": 20, "hidden": [4], "num_steps": 3})) is DeepSNN
+        beat_snn(step_features=5)
+    assert type(build_model(DeepSNNConfig(input_size=20, hidden=(4,), num_steps=3))) is DeepSNN
 
 
 @pytest.mark.parametrize("cls", [BeatSNN, BeatANN, LogisticBaseline])
@@ -267,7 +299,7 @@ def test_learns_a_separable_toy_set(cls):
     torch.manual_seed(0)
     labels = torch.arange(128) % 2
     x = beat_inputs(128, seed=5, informative=labels)
-    model = cls()
+    model = cls(cls.config_class())
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
     loss_fn = FocalLoss()
     for _ in range(40):

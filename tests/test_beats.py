@@ -1,20 +1,18 @@
 import numpy as np
 import pytest
 
-from ecg.beats import (
+from ecg.core.errors import ECGError
+from ecg.features.beat_features import _nanmedian, beat_representation, detect_beats
+from ecg.features.layout import (
     BEAT_FEATURES,
     FEATURE_CENTRE,
     FEATURE_SCALE,
     MAX_BEATS,
     STEP_FEATURES,
     WINDOW_FEATURES,
-    _nanmedian,
-    beat_representation,
-    detect_beats,
     model_input,
     split_model_input,
 )
-from ecg.errors import ECGError
 
 FS = 250.0
 L = 2500
@@ -244,7 +242,7 @@ def test_model_input_layout_and_inverse():
 
 
 def test_detected_beats_on_synthetic_windows():
-    from ecg.synthetic import generate
+    from ecg.data.synthetic import generate
 
     x, _ = generate(6, seed=0)
     beats = detect_beats(x, FS)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecg.crossval import subject_folds, validation_subjects
-from ecg.records import RECORDS, subject_id
+from ecg.core.errors import ECGError
+from ecg.data.mitdb import MITDB
+from ecg.train.crossval import subject_folds, validation_subjects
 
 
 def windows_by_subject(seed: int = 0) -> tuple[list[str], np.ndarray]:
     """MIT-BIH-like: 44 records, 202 folded into subject 201, uneven windows per subject."""
     rng = np.random.default_rng(seed)
-    records = [r for r in RECORDS if r not in {"102", "104", "107", "217"}]
+    records = [r for r in MITDB.RECORDS if r not in {"102", "104", "107", "217"}]
     subjects, labels = [], []
     for r in records:
         n = int(rng.integers(120, 181))
-        subjects += [subject_id(r)] * n
+        subjects += [MITDB.subject(r)] * n
         labels += list(rng.random(n) < rng.uniform(0.05, 0.9))
     return subjects, np.array(labels, dtype=np.int64)
 
@@ -52,5 +53,5 @@ def test_validation_subjects_never_include_the_held_out_fold():
 
 
 def test_too_few_subjects_for_k_folds():
-    with pytest.raises(ValueError, match="cannot make 5 folds"):
+    with pytest.raises(ECGError, match=r"crossval\.folds = 5: only 3 subjects"):
         subject_folds(["a", "b", "c"], np.array([0, 1, 0]), k=5, seed=0)

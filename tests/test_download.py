@@ -1,6 +1,6 @@
 """Materialising the 48 records: checksums, missing files, atomic output, the stage CLI.
 
-The network is never touched: `ecg.download.fetch_physionet` is replaced where a test takes
+The network is never touched: `ecg.data.download.fetch_physionet` is replaced where a test takes
 the PhysioNet path, and mirrors are synthetic (or symlinks to the real mirror).
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import ecg.download
-from ecg.download import expected_files, materialise, published_sha256, verify
-from ecg.errors import ECGError
+import ecg.data.download
+from ecg.core.errors import ECGError
+from ecg.data.download import expected_files, materialise, published_sha256, verify
 from tests.conftest import ROOT
 from tests.wfdb_records import sha256_table
 
@@ -34,7 +34,7 @@ def mirror(tmp_path, tiny_mirror) -> Path:
 def tiny_checksums(monkeypatch, tiny_mirror):
     """Make the synthetic mirror's files the 'published' ones."""
     table = sha256_table(tiny_mirror)
-    monkeypatch.setattr(ecg.download, "published_sha256", lambda: dict(table))
+    monkeypatch.setattr(ecg.data.download, "published_sha256", lambda: dict(table))
     return table
 
 
@@ -146,7 +146,7 @@ def fake_fetch(mirror: Path, *, skip: str | None = None, fail_after: int | None 
 def test_download_path_keeps_only_the_record_files(
     tmp_path, monkeypatch, tiny_mirror, tiny_checksums
 ):
-    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror))
+    monkeypatch.setattr(ecg.data.download, "fetch_physionet", fake_fetch(tiny_mirror))
     dest = tmp_path / "mitdb"
     assert materialise(dest, mirror=None, verify_checksums=True) == "physionet:mitdb/1.0.0"
     assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
@@ -156,7 +156,9 @@ def test_download_path_keeps_only_the_record_files(
 def test_interrupted_download_leaves_no_half_written_output(
     tmp_path, monkeypatch, tiny_mirror, tiny_checksums
 ):
-    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror, fail_after=70))
+    monkeypatch.setattr(
+        ecg.data.download, "fetch_physionet", fake_fetch(tiny_mirror, fail_after=70)
+    )
     with pytest.raises(ECGError, match="cannot download mitdb"):
         materialise(tmp_path / "mitdb", mirror=None, verify_checksums=True)
     assert_nothing_written(tmp_path, set())
@@ -166,7 +168,9 @@ def test_interrupted_download_leaves_no_half_written_output(
 def test_download_missing_a_file_is_an_error(
     tmp_path, monkeypatch, tiny_mirror, tiny_checksums, verify_checksums
 ):
-    monkeypatch.setattr(ecg.download, "fetch_physionet", fake_fetch(tiny_mirror, skip="208.dat"))
+    monkeypatch.setattr(
+        ecg.data.download, "fetch_physionet", fake_fetch(tiny_mirror, skip="208.dat")
+    )
     with pytest.raises(ECGError) as err:
         materialise(tmp_path / "mitdb", mirror=None, verify_checksums=verify_checksums)
     assert one_line(err) == "physionet:mitdb/1.0.0/208.dat: file missing"
@@ -180,7 +184,7 @@ def test_download_with_a_corrupt_file_is_an_error(
         fake_fetch(tiny_mirror)(dest)
         flip_byte(dest / "222.atr", offset=20)
 
-    monkeypatch.setattr(ecg.download, "fetch_physionet", fetch)
+    monkeypatch.setattr(ecg.data.download, "fetch_physionet", fetch)
     with pytest.raises(ECGError, match=r"^physionet:mitdb/1\.0\.0/222\.atr: SHA-256"):
         materialise(tmp_path / "mitdb", mirror=None, verify_checksums=True)
     assert_nothing_written(tmp_path, set())
@@ -242,7 +246,7 @@ def test_download_stage_fails_with_one_error_line(tmp_path, mirror, breakage, ex
     out = tmp_path / "data" / "raw" / "mitdb"
     env = {**os.environ, "MITDB_DIR": str(mirror)}
     proc = subprocess.run(
-        [sys.executable, "stages/download.py", "--out_dir", str(out)],
+        [sys.executable, "-m", "stages.download", "--out_dir", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -42,16 +42,17 @@ TINY_PARAMS: dict[str, Any] = {
     "pretrain.batch_size": 32,
     "stage1.num_epochs": 1,
     "stage2.num_epochs": 1,
-    "model.num_steps": 5,
-    "model.hidden": [32, 16],
-    "evaluate.bootstrap_samples": 50,
+    "model.deep.num_steps": 5,
+    "model.deep.hidden": [32, 16],
+    "bootstrap.samples": 50,
     "device": "cpu",
     "preprocess.min_subjects_per_split": 3,
     "preprocess.max_share_gap": 0.5,
     "crossval.pretrain.num_epochs": 1,
     "crossval.stage1.num_epochs": 1,
     "crossval.stage2.num_epochs": 1,
-    "beat_model.hidden": [16, 8],
+    "model.beat.hidden": [16, 8],
+    "model.beat_ann.hidden": [16, 8],
 }
 MIRROR_SECONDS = 60  # six 10-s windows per record
 
@@ -59,10 +60,17 @@ TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval"]
 TRANSFER_METRICS = {
     "metrics/stage1.json",
     "metrics/stage2.json",
+    "metrics/live/stage1/metrics.json",
+    "metrics/live/stage2/metrics.json",
     "metrics/test.json",
     "metrics/cv.json",
 }
-UPSTREAM_METRICS = {"metrics/preprocess.json", "metrics/synthesize.json", "metrics/pretrain.json"}
+UPSTREAM_METRICS = {
+    "metrics/preprocess.json",
+    "metrics/synthesize.json",
+    "metrics/pretrain.json",
+    "metrics/live/pretrain/metrics.json",
+}
 
 
 def _stages_in(output: str, expected: list[str], what: str) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import ecg.windows
-from ecg.labels import AAMI_CLASSES, aami_class, label_windows, rhythm_episodes
-from ecg.records import read_record
-from ecg.windows import windows_from_record
+import ecg.data.windows
+from ecg.data.labels import AAMI_CLASSES, aami_class, label_windows, rhythm_episodes
+from ecg.data.mitdb import MITDB
+from ecg.data.windows import windows_from_record
 from tests.wfdb_records import regular_beats, write_record
 
 WIN = 3600  # one 10-s window, in 360-Hz record samples
@@ -23,13 +23,13 @@ WIN = 3600  # one 10-s window, in 360-Hz record samples
 def windows_of(tmp_path, monkeypatch, pre_cfg):
     """`windows_of(beats, rhythms, seconds)` -> RecordWindows of a freshly written record."""
     # These tests are about labels: every window passes the quality check.
-    monkeypatch.setattr(ecg.windows, "sqi", lambda w, fs: np.ones(len(w), dtype=np.float32))
+    monkeypatch.setattr(ecg.data.windows, "sqi", lambda w, fs: np.ones(len(w), dtype=np.float32))
     counter = iter(range(1000))
 
     def run(beats, rhythms=(), seconds=30):
         name = f"r{next(counter)}"
         write_record(tmp_path, name, seconds=seconds, beats=beats, rhythms=rhythms)
-        rw = windows_from_record(read_record(tmp_path, name), pre_cfg)
+        rw = windows_from_record(MITDB(tmp_path).read(name), pre_cfg)
         assert rw.start_samples.tolist() == [k * WIN for k in range(int(seconds // 10))]
         return rw
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from ecg.errors import ECGError
-from ecg.losses import FocalLoss
+from ecg.core.errors import ECGError
+from ecg.train.losses import FocalLoss
 
 
 def test_gamma0_alpha_half_is_half_cross_entropy():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecg.metrics import auprc, auroc, binary_metrics, full_report, score_ties, subject_bootstrap
+from ecg.eval.bootstrap import subject_bootstrap
+from ecg.eval.metrics import auprc, auroc, binary_metrics, full_report, score_ties
 
 
 def test_auroc_equals_pairwise_probability_with_ties():

@@ -3,9 +3,22 @@ import json
 import pytest
 import torch
 
-from ecg.errors import ECGError
-from ecg.losses import FocalLoss
-from ecg.model import DeepSNN, LayerActivity, rate_encode, spike_probability
+from ecg.core.errors import ECGError
+from ecg.models.base import LayerActivity, spike_probability
+from ecg.models.checkpoint import config_dict, load_model
+from ecg.models.configs import DeepSNNConfig
+from ecg.models.deep_snn import DeepSNN
+from ecg.models.encoding import rate_encode
+from ecg.models.reference import ReferenceSNN
+from ecg.train.losses import FocalLoss
+
+
+def deep(**config) -> DeepSNN:
+    return DeepSNN(DeepSNNConfig(**config))
+
+
+def load_model_as_deep(path, **overrides) -> DeepSNN:
+    return load_model(path, arch="deep", **overrides)
 
 
 def windows(batch: int, seed: int = 0, dtype=torch.float32) -> torch.Tensor:
@@ -15,7 +28,7 @@ def windows(batch: int, seed: int = 0, dtype=torch.float32) -> torch.Tensor:
 
 
 def test_parameter_count_and_layers():
-    model = DeepSNN()
+    model = deep()
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 673_410
     assert [n for n, _ in model.named_children()] == ["fc1", "lif1", "fc2", "lif2", "fc3", "lif3"]
     assert [(fc.in_features, fc.out_features) for fc in model.fcs] == [
@@ -30,17 +43,17 @@ def test_parameter_count_and_layers():
 
 
 def test_config_is_plain_and_rebuilds():
-    model = DeepSNN(encoding="rate", hidden=(64, 32), dropout=0.2)
-    config = model.config
+    model = deep(encoding="rate", hidden=(64, 32), dropout=0.2)
+    config = config_dict(model)
     assert config["arch"] == "deep"
     assert json.loads(json.dumps(config)) == config
-    rebuilt = DeepSNN(**{k: v for k, v in config.items() if k != "arch"})
-    assert rebuilt.config == config
+    rebuilt = deep(**{k: v for k, v in config.items() if k != "arch"})
+    assert config_dict(rebuilt) == config and rebuilt.config == model.config
 
 
 @pytest.mark.parametrize("encoding", ["direct", "rate"])
 def test_output_shapes(encoding):
-    model = DeepSNN(encoding=encoding, num_steps=20).eval()
+    model = deep(encoding=encoding, num_steps=20).eval()
     out = model(windows(3))
     assert out.spikes.shape == (20, 3, 2) and out.membrane.shape == (20, 3, 2)
     assert out.logits.shape == (3, 2)
@@ -58,7 +71,7 @@ def test_output_shapes(encoding):
 def test_fast_path_matches_snntorch_reference(encoding, training):
     # float64 so that rounding cannot flip a spike between the two paths.
     torch.manual_seed(0)
-    model = DeepSNN(encoding=encoding).double().train(training)
+    model = deep(encoding=encoding).double().train(training)
     with torch.no_grad():
         model.fc3.weight.mul_(4.0)  # so that the output layer spikes, rate-coded input too
     x = windows(4, dtype=torch.float64) * 2.0
@@ -68,7 +81,7 @@ def test_fast_path_matches_snntorch_reference(encoding, training):
     for reference in (True, False):
         model.zero_grad()
         torch.manual_seed(1)  # same encoding spikes and dropout masks in both paths
-        out = model(x, reference=reference)
+        out = (ReferenceSNN(model) if reference else model)(x)
         loss = FocalLoss()(out.logits, targets) + (out.spikes * weights).sum()
         loss.backward()
         grads = {n: p.grad.clone() for n, p in model.named_parameters()}
@@ -89,13 +102,13 @@ def test_fast_path_matches_snntorch_reference(encoding, training):
 def test_other_neuron_constants_match_reference():
     torch.manual_seed(0)
     kwargs = {"beta": 0.8, "threshold": 0.7, "surrogate_slope": 10.0, "num_steps": 30}
-    model = DeepSNN(hidden=(64, 32), **kwargs).double()
+    model = deep(hidden=(64, 32), **kwargs).double()
     x = windows(3, dtype=torch.float64)
     outs = []
     for reference in (True, False):
         model.zero_grad()
         torch.manual_seed(1)
-        out = model(x, reference=reference)
+        out = (ReferenceSNN(model) if reference else model)(x)
         (out.logits.square().sum() + out.spikes.sum()).backward()
         outs.append((out, [p.grad.clone() for p in model.parameters()]))
     (ref, ref_grads), (fast, fast_grads) = outs
@@ -110,11 +123,11 @@ def test_other_neuron_constants_match_reference():
 def test_torch_scan_matches_numpy_scan(monkeypatch):
     # The torch loops (forward scan, backward recurrence) run off CPU; force them here.
     torch.manual_seed(0)
-    model = DeepSNN(encoding="rate", num_steps=40, threshold=0.8).double()
+    model = deep(encoding="rate", num_steps=40, threshold=0.8).double()
     encoded = model.encode(windows(3, dtype=torch.float64))
     grads = []
     for numpy_ok in (True, False):
-        monkeypatch.setattr("ecg.model._numpy_ok", lambda t, ok=numpy_ok: ok)
+        monkeypatch.setattr("ecg.models.lif._numpy_ok", lambda t, ok=numpy_ok: ok)
         model.zero_grad()
         torch.manual_seed(2)
         out = model(encoded)
@@ -131,16 +144,16 @@ def test_torch_scan_matches_numpy_scan(monkeypatch):
 
 def test_pre_encoded_rate_input_matches_reference():
     torch.manual_seed(0)
-    model = DeepSNN(encoding="rate").double().eval()
+    model = deep(encoding="rate").double().eval()
     encoded = model.encode(windows(2, dtype=torch.float64))
     assert set(encoded.unique().tolist()) == {0.0, 1.0}
-    ref, fast = model(encoded, reference=True), model(encoded)
+    ref, fast = ReferenceSNN(model)(encoded), model(encoded)
     torch.testing.assert_close(fast.logits, ref.logits, atol=1e-5, rtol=0)
     assert fast.spikes.sum() > 0
 
 
 def test_rate_encoding_is_seeded():
-    model = DeepSNN(encoding="rate", num_steps=30).eval()
+    model = deep(encoding="rate", num_steps=30).eval()
     x = windows(3)
     torch.manual_seed(5)
     a = model(x).logits
@@ -178,7 +191,7 @@ def test_rate_encoding_is_unbiased_between_byte_levels():
 
 def test_score_rarely_ties():
     torch.manual_seed(0)
-    model = DeepSNN().eval()
+    model = deep().eval()
     probs = model.score(windows(200, seed=3))
     assert probs.shape == (200,) and ((probs >= 0) & (probs <= 1)).all()
     ties = 200 - probs.unique().numel()
@@ -187,7 +200,7 @@ def test_score_rarely_ties():
 
 
 def test_firing_rates_and_synaptic_operations():
-    model = DeepSNN(encoding="rate", num_steps=10)
+    model = deep(encoding="rate", num_steps=10)
     activity = LayerActivity(
         input_spikes=torch.tensor([1000.0, 0.0]),
         layer_spikes=torch.tensor([[256.0, 128.0, 2.0], [0.0, 0.0, 0.0]]),
@@ -199,18 +212,18 @@ def test_firing_rates_and_synaptic_operations():
     # Input spikes fan out to 256 neurons, lif1's to 128, lif2's to 2, lif3's nowhere.
     ops = model.synaptic_operations(activity)
     torch.testing.assert_close(ops, torch.tensor([1000 * 256 + 256 * 128 + 128 * 2.0, 0.0]))
-    assert model.dense_macs_per_window == 0 and DeepSNN().dense_macs_per_window == 2500 * 256
+    assert model.dense_macs_per_window == 0 and deep().dense_macs_per_window == 2500 * 256
     model(windows(2))
     assert model.last_activity.input_spikes.sum() > 0
 
 
 def save_checkpoint(model, path):
-    torch.save({"config": model.config, "model_state_dict": model.state_dict()}, path)
+    torch.save({"config": config_dict(model), "model_state_dict": model.state_dict()}, path)
 
 
 def test_checkpoint_round_trip(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    model = DeepSNN(encoding="direct", dropout=0.3)
+    model = deep(encoding="direct", dropout=0.3)
     with torch.no_grad():
         model.fc3.weight.mul_(5.0)  # not the default init, so loading matters
     path = tmp_path / "model.pt"
@@ -218,53 +231,53 @@ def test_checkpoint_round_trip(tmp_path, monkeypatch):
     calls = []
     real_load = torch.load
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
-    loaded = DeepSNN.from_checkpoint(path)
+    loaded = load_model_as_deep(path)
     assert calls and all(k.get("weights_only") is True for k in calls)
     assert loaded.config == model.config
     x = windows(4)
     torch.testing.assert_close(loaded.eval()(x).logits, model.eval()(x).logits, atol=0, rtol=0)
-    override = DeepSNN.from_checkpoint(str(path), dropout=0.5, beta=0.8)
+    override = load_model_as_deep(str(path), dropout=0.5, beta=0.8)
     assert override.dropout == 0.5 and override.lif2.beta.item() == pytest.approx(0.8)
-    from_dict = DeepSNN.from_checkpoint(real_load(path, weights_only=True))
+    from_dict = load_model_as_deep(real_load(path, weights_only=True))
     torch.testing.assert_close(from_dict.eval()(x).logits, model(x).logits, atol=0, rtol=0)
 
 
 def test_checkpoint_missing_file(tmp_path):
     path = tmp_path / "nope.pt"
     with pytest.raises(ECGError, match=r"nope\.pt: checkpoint file not found") as err:
-        DeepSNN.from_checkpoint(path)
+        load_model_as_deep(path)
     assert "\n" not in str(err.value)
 
 
 def test_checkpoint_wrong_architecture(tmp_path):
-    small = DeepSNN(hidden=(128, 128))
+    small = deep(hidden=(128, 128))
     path = tmp_path / "small.pt"
-    torch.save({"config": DeepSNN().config, "model_state_dict": small.state_dict()}, path)
+    torch.save({"config": config_dict(deep()), "model_state_dict": small.state_dict()}, path)
     with pytest.raises(
         ECGError,
         match=r"small\.pt.*fc1\.weight expected \(256, 2500\), "
         r"found \(128, 2500\)",
     ) as err:
-        DeepSNN.from_checkpoint(path)
+        load_model_as_deep(path)
     assert "\n" not in str(err.value)
     torch.save({"config": {"arch": "shallow"}, "model_state_dict": small.state_dict()}, path)
     with pytest.raises(ECGError, match=r"small\.pt: wrong architecture: expected 'deep'"):
-        DeepSNN.from_checkpoint(path)
+        load_model_as_deep(path)
 
 
 def test_checkpoint_not_a_checkpoint(tmp_path):
     path = tmp_path / "weights.pt"
     torch.save({"state": 1}, path)
     with pytest.raises(ECGError, match=r"weights\.pt: not a model checkpoint"):
-        DeepSNN.from_checkpoint(path)
+        load_model_as_deep(path)
     junk = tmp_path / "junk.pt"
     junk.write_text("not a zip")
     with pytest.raises(ECGError, match=r"junk\.pt: not a PyTorch checkpoint"):
-        DeepSNN.from_checkpoint(junk)
+        load_model_as_deep(junk)
 
 
 def test_bad_arguments():
     with pytest.raises(ECGError, match="encoding"):
-        DeepSNN(encoding="latency")
+        deep(encoding="latency")
     with pytest.raises(ECGError, match=r"\[B, 2500\]"):
-        DeepSNN()(torch.zeros(2, 100))
+        deep()(torch.zeros(2, 100))

@@ -7,6 +7,7 @@ The synthetic run uses the project's params.yaml `preprocess` section (10-s wind
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import subprocess
 import sys
@@ -18,13 +19,13 @@ import pytest
 import torch
 import wfdb
 
-import ecg.mitbih
-from ecg.data import MITBIH_KEYS
-from ecg.errors import ECGError
-from ecg.mitbih import preprocess_mitbih
-from ecg.preprocessing import bandpass_notch, normalise_window, resample
-from ecg.records import RECORDS, subject_id
-from ecg.splits import DS2, SPLITS
+import ecg.data.build
+from ecg.core.errors import ECGError
+from ecg.data.build import preprocess_mitbih
+from ecg.data.files import MITBIH_KEYS
+from ecg.data.mitdb import MITDB
+from ecg.data.splits import DS2, SPLITS
+from ecg.signal.conditioning import bandpass_notch, normalise_window, resample
 from tests.conftest import ROOT
 from tests.wfdb_records import regular_beats, write_record
 
@@ -72,7 +73,7 @@ def check_format(data: dict, n_windows: int | None = None) -> None:
         assert float(data[key].min()) >= 0.0 and float(data[key].max()) <= 1.0
     assert len(data["patient_ids"]) == len(data["record_ids"]) == n
     assert all(isinstance(p, str) for p in data["patient_ids"] + data["record_ids"])
-    assert data["patient_ids"] == [subject_id(r) for r in data["record_ids"]]
+    assert data["patient_ids"] == [MITDB.subject(r) for r in data["record_ids"]]
     assert torch.isfinite(data["signals"]).all()
     # each window is z-scored on its own
     assert data["signals"].mean(dim=1).abs().max() < 1e-3
@@ -133,7 +134,7 @@ def test_tiny_run_uses_the_44_unpaced_records(tiny_run):
     assert metrics["records_used"] == 44
     assert metrics["records_skipped"] == []
     assert metrics["records_excluded"] == PACED
-    assert sorted(metrics["per_record"]) == sorted(set(RECORDS) - set(PACED))
+    assert sorted(metrics["per_record"]) == sorted(set(MITDB.RECORDS) - set(PACED))
     assert metrics["windows_total"] == 44 * 6
     assert metrics["windows_kept"] + metrics["windows_dropped"] == metrics["windows_total"]
     kept = sum(r["kept"] for r in metrics["per_record"].values())
@@ -191,7 +192,7 @@ def test_records_without_mlii_are_skipped_with_a_warning(
 ):
     # Exclude nothing, so 102 and 104 (V5, V2) are tried; and drop every window of 105
     # on quality, which must take it out of the splits with a warning too.
-    real = ecg.mitbih.windows_from_record
+    real = ecg.data.build.windows_from_record
 
     def fake(record, cfg, **kwargs):
         rw = real(record, cfg, **kwargs)
@@ -199,7 +200,7 @@ def test_records_without_mlii_are_skipped_with_a_warning(
             rw = dataclasses.replace(rw, sqi=np.zeros_like(rw.sqi))
         return rw
 
-    monkeypatch.setattr(ecg.mitbih, "windows_from_record", fake)
+    monkeypatch.setattr(ecg.data.build, "windows_from_record", fake)
     cfg = dataclasses.replace(pre_cfg, exclude_records=[])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -281,7 +282,8 @@ def test_preprocess_stage_fails_with_one_error_line(tiny_mirror, tmp_path):
     proc = subprocess.run(
         [
             sys.executable,
-            "stages/preprocess.py",
+            "-m",
+            "stages.preprocess",
             "--raw_dir",
             str(raw),
             "--out_dir",
@@ -301,9 +303,10 @@ def test_preprocess_stage_fails_with_one_error_line(tiny_mirror, tmp_path):
     # tqdm redraws its bar with carriage returns: keep what a terminal would show
     lines = [ln.rsplit("\r", 1)[-1] for ln in stderr.split("\n")]
     lines = [ln for ln in lines if ln.strip()]
-    # (fails while ecg.mitbih.process_records leaves its tqdm bar open as the error
-    # propagates: the bar is redrawn after, and before, the error line)
-    assert lines == [f"error: {raw}/119.atr: file not found"], stderr
+    # Not a terminal: one plain line per record read, then the error on a line of its own
+    # (a tqdm bar left open as the error propagates would be redrawn around it).
+    assert lines[-1] == f"error: {raw}/119.atr: file not found", stderr
+    assert all(re.fullmatch(r"preprocess: \d+/\d+ records", ln) for ln in lines[:-1]), stderr
     assert not metrics.exists() and not (tmp_path / "out").exists()
 
 
@@ -378,8 +381,8 @@ def test_real_record_207_flutter_episodes_are_arrhythmia(real_run, mitdb_dir):
 
 
 def test_beat_files_mirror_the_window_files(tiny_mirror, pre_cfg, tmp_path):
-    from ecg.beats import MAX_BEATS, STEP_FEATURES
-    from ecg.detection import detect_records
+    from ecg.data.detected_beats import detect_records
+    from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 
     beats, info = detect_records(tiny_mirror, pre_cfg)
     assert info["records"] == 44 and all(len(b) > 0 for b in beats.values())
@@ -400,7 +403,8 @@ def test_preprocess_stage_names_a_missing_beats_file(tiny_mirror, tmp_path):
     proc = subprocess.run(
         [
             sys.executable,
-            "stages/preprocess.py",
+            "-m",
+            "stages.preprocess",
             "--raw_dir",
             str(tiny_mirror),
             "--out_dir",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecg.qrs import detect_qrs
+from ecg.signal.qrs import detect_qrs
 
 TOLERANCE_S = 0.05
 
@@ -143,11 +143,11 @@ REAL_FLOORS = {"100": (0.999, 0.999), "108": (0.993, 0.988)}
 def test_real_records(mitdb_dir, record_id, fs):
     from wfdb.processing import compare_annotations
 
-    from ecg.labels import AAMI_CLASSES
-    from ecg.preprocessing import resample
-    from ecg.records import read_record
+    from ecg.data.labels import AAMI_CLASSES
+    from ecg.data.mitdb import MITDB
+    from ecg.signal.conditioning import resample
 
-    rec = read_record(mitdb_dir, record_id)
+    rec = MITDB(mitdb_dir).read(record_id)
     beats = frozenset().union(*AAMI_CLASSES.values())
     ref = rec.ann_samples[[s in beats for s in rec.ann_symbols]]
     x = rec.signal if fs == rec.fs else resample(rec.signal, rec.fs, fs)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecg.errors import ECGError
-from ecg.records import RECORDS, subject_id
-from ecg.splits import DS1, DS2, SPLITS, dechazal_split, patient_split
+from ecg.core.errors import ECGError
+from ecg.data.mitdb import MITDB
+from ecg.data.splits import DS1, DS2, SPLITS, dechazal_split, patient_split
 
 PACED = ("102", "104", "107", "217")
-USED = [r for r in RECORDS if r not in PACED]  # the 44 records of the default run
+USED = [r for r in MITDB.RECORDS if r not in PACED]  # the 44 records of the default run
 
 
 def counts(seed: int = 0, records=USED):
@@ -28,7 +28,7 @@ def split_stats(split_of: dict[str, str], records, n, a):
         out[name] = {
             "share": n[idx].sum() / n.sum(),
             "arrhythmia": a[idx].sum() / n[idx].sum(),
-            "subjects": {subject_id(records[i]) for i in idx},
+            "subjects": {MITDB.subject(records[i]) for i in idx},
         }
     return out
 
@@ -56,7 +56,7 @@ def test_patient_split_is_subject_disjoint_and_keeps_201_with_202(seed):
     assert split_of["201"] == split_of["202"]
     side_of: dict[str, set[str]] = {}
     for r, s in split_of.items():
-        side_of.setdefault(subject_id(r), set()).add(s)
+        side_of.setdefault(MITDB.subject(r), set()).add(s)
     assert all(len(sides) == 1 for sides in side_of.values())
 
 
@@ -116,8 +116,8 @@ def test_dechazal_split_test_is_ds2_and_train_val_from_ds1(seed):
     assert set(split_of) == set(records)
     assert {r for r, s in split_of.items() if s == "test"} == set(DS2)
     assert {r for r, s in split_of.items() if s != "test"} == set(DS1)
-    val = {subject_id(r) for r, s in split_of.items() if s == "val"}
-    train = {subject_id(r) for r, s in split_of.items() if s == "train"}
+    val = {MITDB.subject(r) for r, s in split_of.items() if s == "val"}
+    train = {MITDB.subject(r) for r, s in split_of.items() if s == "train"}
     assert not val & train
     assert len(val) >= 6 and train
     idx = [records.index(r) for r in DS1]

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecg.noise import add_noise, load_nstdb_noise, qrs_peak_to_peak
-from ecg.preprocessing import resample, segment_windows
-from ecg.sqi import THRESHOLD, sqi, sqi_components
+from ecg.data.nstdb import load_nstdb_noise
+from ecg.signal.conditioning import resample
+from ecg.signal.noise import add_noise, qrs_peak_to_peak
+from ecg.signal.sqi import THRESHOLD, sqi, sqi_components
+from ecg.signal.windows import segment_windows
 
 FS = 250
 L = 10 * FS

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from ecg.synthetic import BEAT_AF, BEAT_PAC, BEAT_PVC, TYPES, generate
+from ecg.data.synthetic import BEAT_AF, BEAT_PAC, BEAT_PVC, TYPES, generate
 
 N = 2000
 

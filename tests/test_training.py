@@ -12,11 +12,18 @@ import pytest
 import torch
 import yaml
 
-from ecg.data import ECGDataset, save_mitbih
-from ecg.errors import ECGError
-from ecg.metrics import binary_metrics, choose_threshold
-from ecg.model import DeepSNN
-from ecg.training import FitConfig, ModelSelector, fit
+from ecg.core.errors import ECGError
+from ecg.data.files import ECGDataset, save_mitbih
+from ecg.eval.metrics import binary_metrics
+from ecg.eval.threshold import choose_threshold
+from ecg.models.beat_snn import BeatSNN
+from ecg.models.checkpoint import config_dict, load_model
+from ecg.models.configs import BeatSNNConfig, DeepSNNConfig, LogRegConfig
+from ecg.models.deep_snn import DeepSNN
+from ecg.models.logreg import LogisticBaseline
+from ecg.train.config import FitConfig
+from ecg.train.loop import fit
+from ecg.train.selection import ModelSelector
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 40
@@ -32,9 +39,13 @@ def toy_data(n: int, seed: int) -> ECGDataset:
     return ECGDataset(x, labels, patient_ids=[str(i % 5) for i in range(n)])
 
 
+def deep(**config) -> DeepSNN:
+    return DeepSNN(DeepSNNConfig(**config))
+
+
 def toy_model(seed: int = 0) -> DeepSNN:
     torch.manual_seed(seed)
-    return DeepSNN(input_size=LENGTH, hidden=(16, 8), num_steps=6, dropout=0.1)
+    return deep(input_size=LENGTH, hidden=(16, 8), num_steps=6, dropout=0.1)
 
 
 def config(**kw) -> FitConfig:
@@ -49,6 +60,7 @@ def config(**kw) -> FitConfig:
         patience=10,
         sensitivity_target=0.95,
         specificity_target=0.85,
+        selection="targets",
         seed=7,
     )
     return FitConfig(**(base | kw))
@@ -151,7 +163,7 @@ def test_fit_checkpoint_keys_and_threshold(tmp_path):
         "model_state_dict",
         "optimizer_state_dict",
         "config",
-        "val_acc",
+        "val_accuracy",
         "val_loss",
         "val_sensitivity",
         "val_specificity",
@@ -165,8 +177,8 @@ def test_fit_checkpoint_keys_and_threshold(tmp_path):
         assert key in ckpt, key
     assert 0.0 <= ckpt["threshold"] <= 1.0 and ckpt["threshold_rule"] == "sensitivity_target"
     assert ckpt["val_at_threshold"]["sensitivity"] >= 0.95
-    rebuilt = DeepSNN.from_checkpoint(tmp_path / "best.pt")
-    assert rebuilt.config == ckpt["config"]
+    rebuilt = load_model(tmp_path / "best.pt", arch="deep")
+    assert config_dict(rebuilt) == ckpt["config"]
 
 
 def test_resume_ends_exactly_like_uninterrupted_run(tmp_path):
@@ -221,7 +233,7 @@ def test_resume_ends_exactly_like_uninterrupted_run(tmp_path):
 
 
 def test_non_finite_loss_names_epoch_and_batch(tmp_path, monkeypatch):
-    import ecg.training as training
+    import ecg.train.loop as training
 
     class NanLoss(torch.nn.Module):
         def __init__(self, **_):
@@ -285,7 +297,7 @@ def test_one_class_predictions_warn_and_still_save(tmp_path):
 
 @pytest.fixture
 def cli_project(tmp_path):
-    """Tiny params, data files and a pretrained checkpoint for `stages/train.py`."""
+    """Tiny params, data files and a pretrained checkpoint for `stages.train`."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(device="cpu", batch_size=16)
     params["stage1"]["num_epochs"] = 1
@@ -306,7 +318,8 @@ def cli_project(tmp_path):
         )
     model = toy_model()
     torch.save(
-        {"config": model.config, "model_state_dict": model.state_dict()}, tmp_path / "pretrained.pt"
+        {"config": config_dict(model), "model_state_dict": model.state_dict()},
+        tmp_path / "pretrained.pt",
     )
     return tmp_path
 
@@ -314,7 +327,8 @@ def cli_project(tmp_path):
 def run_train(project: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
-        str(ROOT / "stages/train.py"),
+        "-m",
+        "stages.train",
         "--params",
         "params.yaml",
         "--data_dir",
@@ -333,14 +347,18 @@ def test_cli_both_stages_write_the_design_outputs(cli_project):
     assert r.returncode == 0, r.stderr
     out = cli_project / "out"
     for path in (
-        "config.json",
+        "stage1/config.json",
+        "stage2/config.json",
         "stage1/best_model.pt",
         "stage1/training_history.json",
         "stage2/best_model.pt",
         "stage2/training_history.json",
     ):
         assert (out / path).is_file(), path
-    assert (cli_project / "m/stage1.json").is_file() and (cli_project / "m/stage2_history.csv")
+    assert (cli_project / "m/stage1.json").is_file()
+    for stage in ("stage1", "stage2"):  # live per-epoch logs (DVCLive)
+        assert (cli_project / f"m/live/{stage}/metrics.json").is_file(), stage
+        assert (cli_project / f"m/live/{stage}/plots/metrics/val_g_mean.tsv").is_file(), stage
     s2 = torch.load(out / "stage2/best_model.pt", weights_only=True)
     assert s2["stage"] == "2" and s2["pretrained_model"].endswith("stage1/best_model.pt")
     # The stage 1 CLI freezes fc1: its weights are the pretrained ones, bit for bit.
@@ -380,8 +398,8 @@ def test_cli_errors_are_one_line(cli_project, args, message):
 
 
 def test_cli_wrong_architecture_and_wrong_data_format(cli_project):
-    other = DeepSNN(input_size=LENGTH, hidden=(16, 4), num_steps=6)
-    cfg = dict(other.config, hidden=[16, 8])  # config claims one shape, weights another
+    other = deep(input_size=LENGTH, hidden=(16, 4), num_steps=6)
+    cfg = dict(config_dict(other), hidden=[16, 8])  # config claims one shape, weights another
     torch.save({"config": cfg, "model_state_dict": other.state_dict()}, cli_project / "wrong.pt")
     r = run_train(cli_project, "--stage", "1", "--pretrained_model", "wrong.pt")
     assert r.returncode == 2 and "wrong.pt" in r.stderr and "Traceback" not in r.stderr
@@ -393,7 +411,7 @@ def test_cli_wrong_architecture_and_wrong_data_format(cli_project):
 
 
 def write_beat_splits(project: Path) -> None:
-    from ecg.beats import MAX_BEATS, STEP_FEATURES
+    from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 
     g = torch.Generator().manual_seed(0)
     for split in ("train", "val"):
@@ -413,12 +431,11 @@ def write_beat_splits(project: Path) -> None:
 
 
 def test_cli_beat_model_reads_the_beat_files(cli_project):
-    from ecg.beat_model import BeatSNN
-
     write_beat_splits(cli_project)
-    model = BeatSNN(hidden=(16, 8))
+    model = BeatSNN(BeatSNNConfig(hidden=(16, 8)))
     torch.save(
-        {"config": model.config, "model_state_dict": model.state_dict()}, cli_project / "beat.pt"
+        {"config": config_dict(model), "model_state_dict": model.state_dict()},
+        cli_project / "beat.pt",
     )
     r = run_train(cli_project, "--stage", "both", "--pretrained_model", "beat.pt")
     assert r.returncode == 0, r.stderr
@@ -427,12 +444,11 @@ def test_cli_beat_model_reads_the_beat_files(cli_project):
 
 
 def test_cli_logreg_cannot_run_stage1(cli_project):
-    from ecg.beat_model import LogisticBaseline
-
     write_beat_splits(cli_project)
-    model = LogisticBaseline()
+    model = LogisticBaseline(LogRegConfig())
     torch.save(
-        {"config": model.config, "model_state_dict": model.state_dict()}, cli_project / "lr.pt"
+        {"config": config_dict(model), "model_state_dict": model.state_dict()},
+        cli_project / "lr.pt",
     )
     r = run_train(cli_project, "--stage", "1", "--pretrained_model", "lr.pt")
     assert r.returncode == 2 and "only fc1" in r.stderr and "Traceback" not in r.stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from ecg.records import RECORDS
+from ecg.data.mitdb import MITDB
 
 Beat = tuple[int, str]  # (sample, beat symbol such as "N", "V", "A")
 Rhythm = tuple[int, str]  # (sample, rhythm such as "(N", "(AFIB"), written as a "+" annotation
@@ -166,11 +166,11 @@ def _mirror_record(rid: str, index: int, seconds: float, seed: int):
 
 
 def write_mirror(directory: str | Path, *, seconds: float = 60, seed: int = 0) -> Path:
-    """All 48 MIT-BIH record names with plausible beats under `directory` (plus a RECORDS
+    """All 48 MIT-BIH record names with plausible beats under `directory` (plus a MITDB.RECORDS
     file, as PhysioNet has). Every record has normal and abnormal 10-s stretches, so any
     subject-wise split has both classes; 102 and 104 have no MLII, 114 has it second."""
     directory = Path(directory)
-    for index, rid in enumerate(RECORDS):
+    for index, rid in enumerate(MITDB.RECORDS):
         beats, rhythms = _mirror_record(rid, index, seconds, seed)
         write_record(
             directory,
@@ -181,7 +181,7 @@ def write_mirror(directory: str | Path, *, seconds: float = 60, seed: int = 0) -
             sig_names=MITDB_CHANNELS.get(rid, ("MLII", "V1")),
             seed=seed * 1000 + index,
         )
-    (directory / "RECORDS").write_text("\n".join(RECORDS) + "\n")
+    (directory / "RECORDS").write_text("\n".join(MITDB.RECORDS) + "\n")
     return directory
 
 
@@ -191,6 +191,6 @@ def sha256_table(directory: str | Path) -> dict[str, str]:
     directory = Path(directory)
     return {
         f"{rid}{ext}": hashlib.sha256((directory / f"{rid}{ext}").read_bytes()).hexdigest()
-        for rid in RECORDS
+        for rid in MITDB.RECORDS
         for ext in (".hea", ".dat", ".atr")
     }

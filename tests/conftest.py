@@ -11,6 +11,13 @@ from ecg.params import load_params
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def one_worker(monkeypatch):
+    """Work in this process: spawning worker processes costs seconds, and monkeypatched code
+    would not reach them. tests/test_parallel.py checks that workers change no result."""
+    monkeypatch.setenv("ECG_WORKERS", "1")
+
+
 def pytest_collection_modifyitems(config, items):
     """`@pytest.mark.realdata` tests run only where MITDB_DIR names the MIT-BIH mirror."""
     if os.environ.get("MITDB_DIR"):

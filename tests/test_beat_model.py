@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ecg.core.errors import ECGError
-from ecg.features.layout import BEAT_FEATURES, MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+from ecg.features.layout import MAX_BEATS, STEP_BEAT, STEP_FEATURES, STEP_WINDOW
 from ecg.models.base import COST_KEYS, SNNOutput
 from ecg.models.beat_ann import BeatANN
 from ecg.models.beat_snn import BeatSNN
@@ -24,7 +24,7 @@ from ecg.models.spiking import SpikingNetwork
 from ecg.train.loop import freeze
 from ecg.train.losses import FocalLoss
 
-NB, NW = len(BEAT_FEATURES), len(WINDOW_FEATURES)
+NB, NW = STEP_BEAT, STEP_WINDOW  # beat part (zero on padding), window part (every step)
 SMALL = {  # small configs so that every test stays fast
     "deep": DeepSNNConfig(input_size=50, hidden=(16, 8), num_steps=10),
     "beat": BeatSNNConfig(),
@@ -100,7 +100,7 @@ def test_layers_and_config():
         (64, 32),
         (32, 2),
     ]
-    assert (logreg().fc1.in_features, logreg().fc1.out_features) == (9, 2)
+    assert (logreg().fc1.in_features, logreg().fc1.out_features) == (NW, 2)
 
 
 def test_output_shapes_and_input_forms():
@@ -119,7 +119,7 @@ def test_output_shapes_and_input_forms():
             assert (out.spikes == 0).all()
         if cls is not LogisticBaseline:
             assert model(per_step[:, :10]).membrane.shape == (10, 5, 2)
-        with pytest.raises(ECGError, match=r"\[B, 512\]"):
+        with pytest.raises(ECGError, match=rf"\[B, {MAX_BEATS * STEP_FEATURES}\]"):
             model(torch.zeros(2, 500))
         probs = model.score(x)
         assert probs.shape == (5,) and ((probs >= 0) & (probs <= 1)).all()
@@ -219,7 +219,7 @@ def test_cost():
     assert ann["dense_macs_per_window"] == MAX_BEATS * (STEP_FEATURES * 64 + deep)
     assert ann["synops_per_window"] == 0.0 and ann["spikes_per_window"] == 0.0
     lr = logreg().cost(x)
-    assert set(lr) == set(ann) and lr["macs_per_window"] == 18.0
+    assert set(lr) == set(ann) and lr["macs_per_window"] == NW * 2
     assert all(set(COST_KEYS) <= set(c) for c in (eff, ann, lr))  # one cost contract
 
 

@@ -2,14 +2,18 @@ import numpy as np
 import pytest
 
 from ecg.core.errors import ECGError
-from ecg.features.beat_features import _nanmedian, beat_representation, detect_beats
+from ecg.features.beat_features import beat_representation, detect_beats, nanmedian
 from ecg.features.layout import (
     BEAT_FEATURES,
-    FEATURE_CENTRE,
-    FEATURE_SCALE,
+    CONTEXT_BEAT_FEATURES,
+    CONTEXT_WINDOW_FEATURES,
     MAX_BEATS,
+    STEP_BEAT,
     STEP_FEATURES,
+    WINDOW_CENTRE,
     WINDOW_FEATURES,
+    WINDOW_SCALE,
+    LayoutParts,
     model_input,
     split_model_input,
 )
@@ -62,8 +66,9 @@ def test_constants():
     assert MAX_BEATS == 32
     assert len(WINDOW_FEATURES) == 9 and len(set(WINDOW_FEATURES)) == 9
     assert BEAT_FEATURES[0] == "present"
-    assert STEP_FEATURES == 16 == len(BEAT_FEATURES) + len(WINDOW_FEATURES)
-    assert FEATURE_CENTRE.shape == FEATURE_SCALE.shape == (9,) and (FEATURE_SCALE > 0).all()
+    assert len(CONTEXT_BEAT_FEATURES) == 6 and len(CONTEXT_WINDOW_FEATURES) == 20
+    assert STEP_BEAT == 13 and STEP_FEATURES == 42
+    assert WINDOW_CENTRE.shape == WINDOW_SCALE.shape == (29,) and (WINDOW_SCALE > 0).all()
 
 
 def test_regular_train_is_neutral():
@@ -210,33 +215,41 @@ def test_batch_matches_single_windows():
         np.testing.assert_allclose(f1[0], feats[i], atol=1e-6)
 
 
-def test_nanmedian_matches_numpy():
+def testnanmedian_matches_numpy():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((6, 7, 5))
     a[rng.random(a.shape) < 0.4] = np.nan
     a[0, :, 0] = np.nan
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
         want = np.nanmedian(a, axis=1)
-    np.testing.assert_allclose(_nanmedian(a, 1), want, equal_nan=True)
+    np.testing.assert_allclose(nanmedian(a, 1), want, equal_nan=True)
 
 
 def test_model_input_layout_and_inverse():
     times = REGULAR.copy()
     times[3] -= 0.3
     seq, feats = represent(ecg(REGULAR), ecg(times), (np.zeros(L, np.float32), np.zeros(0)))
-    x = model_input(seq, feats)
+    rng = np.random.default_rng(0)
+    ctx_seq = rng.normal(0, 0.2, (3, MAX_BEATS, 6)).astype(np.float32)
+    ctx_feats = (WINDOW_CENTRE[9:] + rng.normal(0, 0.1, (3, 20))).astype(np.float32)
+    x = model_input(LayoutParts(seq, ctx_seq, feats, ctx_feats))
     assert x.shape == (3, MAX_BEATS * STEP_FEATURES) and x.dtype == np.float32
     steps = x.reshape(3, MAX_BEATS, STEP_FEATURES)
     nb = len(BEAT_FEATURES)
     np.testing.assert_array_equal(steps[:, :, :nb], seq)
-    scaled = (feats - FEATURE_CENTRE) / FEATURE_SCALE
-    np.testing.assert_allclose(steps[:, :, nb:], np.broadcast_to(scaled[:, None], (3, 32, 9)))
-    assert np.abs(steps[0, 0, nb:]).max() < 0.05  # a regular 75-bpm, 12-beat window ~ 0
-    back_seq, back_feats = split_model_input(x)
-    np.testing.assert_array_equal(back_seq, seq)
-    np.testing.assert_allclose(back_feats, feats, rtol=1e-5, atol=1e-4)
-    with pytest.raises(ECGError):
-        model_input(seq[:, :, :3], feats)
+    present = seq[:, :, :1] != 0
+    np.testing.assert_array_equal(steps[:, :, nb:STEP_BEAT], np.where(present, ctx_seq, 0))
+    scaled = (np.hstack([feats, ctx_feats]) - WINDOW_CENTRE) / WINDOW_SCALE
+    want = np.broadcast_to(np.clip(scaled, -8, 8)[:, None], (3, 32, 29))
+    np.testing.assert_allclose(steps[:, :, STEP_BEAT:], want, rtol=1e-6, atol=1e-6)
+    assert np.abs(steps[0, 0, STEP_BEAT : STEP_BEAT + 9]).max() < 0.05  # regular 75 bpm ~ 0
+    back = split_model_input(x)
+    np.testing.assert_array_equal(back.beats, seq)
+    np.testing.assert_array_equal(back.context_beats, np.where(present, ctx_seq, 0))
+    np.testing.assert_allclose(back.window, feats, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(back.context_window, ctx_feats, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ECGError, match="beats must be"):
+        model_input(LayoutParts(seq[:, :, :3], ctx_seq, feats, ctx_feats))
     with pytest.raises(ECGError):
         split_model_input(x[:, :-1])
 

@@ -7,7 +7,7 @@ import pytest
 
 from ecg.core.errors import ECGError
 from ecg.data.mitdb import MITDB
-from ecg.train.crossval import subject_folds, validation_subjects
+from ecg.train.folds import subject_folds
 
 
 def windows_by_subject(seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -40,18 +40,69 @@ def test_folds_are_balanced_and_deterministic():
     assert subject_folds(subjects, labels, k=5, seed=7) != folds
 
 
-def test_validation_subjects_never_include_the_held_out_fold():
-    subjects, labels = windows_by_subject()
-    folds = subject_folds(subjects, labels, k=5, seed=42)
-    arr = np.array(subjects)
-    for f, fold in enumerate(folds):
-        val = validation_subjects(folds, f, arr, seed=42)
-        assert not set(val) & set(fold)
-        assert len(val) >= 4
-        share = np.isin(arr, val).sum() / (~np.isin(arr, fold)).sum()
-        assert 0.2 <= share < 0.35, share
-
-
 def test_too_few_subjects_for_k_folds():
     with pytest.raises(ECGError, match=r"crossval\.folds = 5: only 3 subjects"):
         subject_folds(["a", "b", "c"], np.array([0, 1, 0]), k=5, seed=0)
+
+
+# --- ensembles: inner folds, out-of-fold threshold -------------------------------------
+
+
+def tiny_dataset(seed: int = 0, subjects: int = 12, per_subject: int = 20):
+    """Beat-layout rows whose window features carry the label, 12 subjects."""
+    import torch
+
+    from ecg.data.files import ECGDataset
+    from ecg.features.layout import MAX_BEATS, STEP_BEAT, STEP_FEATURES
+
+    g = torch.Generator().manual_seed(seed)
+    n = subjects * per_subject
+    labels = (torch.rand(n, generator=g) < 0.4).long()
+    steps = torch.zeros(n, MAX_BEATS, STEP_FEATURES)
+    steps[:, :10, 0] = 1.0  # ten present beats
+    steps[:, :, STEP_BEAT:] = 0.3 * torch.randn(n, 1, STEP_FEATURES - STEP_BEAT, generator=g)
+    steps[:, :, STEP_BEAT] += torch.where(labels[:, None] == 1, 1.0, -1.0)
+    ids = [f"s{i // per_subject}" for i in range(n)]
+    return ECGDataset(steps.reshape(n, -1), labels, patient_ids=ids, record_ids=ids)
+
+
+def test_ensemble_members_never_see_the_held_out_subjects():
+    from ecg.train.ensemble import plan
+
+    data = tiny_dataset()
+    subjects = np.array(data.patient_ids)
+    held = ["s0", "s5", "s7"]
+    test = np.flatnonzero(np.isin(subjects, held))
+    train = np.flatnonzero(~np.isin(subjects, held))
+    jobs = plan("logreg", data, train, test, inner_folds=3, seed=42, tag="fold1")
+    assert len(jobs) == 3
+    oof = np.concatenate([j.val_rows for j in jobs])
+    assert sorted(oof) == sorted(train)  # every training window scored exactly once
+    for job in jobs:
+        assert not set(subjects[job.train_rows]) & set(held)
+        assert not set(subjects[job.val_rows]) & set(held)
+        assert not set(subjects[job.train_rows]) & set(subjects[job.val_rows])  # by subject
+        assert np.array_equal(job.test_rows, test)
+    assert len({j.seed for j in jobs}) == 3
+
+
+def test_the_threshold_comes_from_out_of_fold_scores_only():
+    from ecg.train.ensemble import Job, assemble
+    from ecg.train.members import Member
+
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
+    jobs = [
+        Job("x", "a", np.array([4, 5]), np.array([0, 1, 4, 5]), np.array([8, 9]), 1),
+        Job("x", "b", np.array([0, 1]), np.array([2, 3, 6, 7]), np.array([8, 9]), 2),
+    ]
+    member = Member("gbm", "")
+    oof = [np.array([0.9, 0.8, 0.3, 0.1]), np.array([0.6, 0.5, 0.4, 0.2])]
+    results = [(member, oof[0], np.array([0.0, 1.0])), (member, oof[1], np.array([0.2, 0.8]))]
+    ensemble = assemble(jobs, results, labels, sensitivity_target=0.75)
+    # OOF positives 0.9, 0.8, 0.6, 0.5 and negatives 0.3, 0.1, 0.4, 0.2: 0.6 reaches 3/4
+    # with no false alarm.
+    assert ensemble.threshold == pytest.approx(0.6)
+    np.testing.assert_allclose(ensemble.test_scores, [0.1, 0.9])  # mean of the members
+    moved = [(m, v, t * 0 + 0.55) for m, v, t in results]  # other held-out scores ...
+    again = assemble(jobs, moved, labels, sensitivity_target=0.75)
+    assert again.threshold == ensemble.threshold  # ... never move the threshold

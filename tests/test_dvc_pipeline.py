@@ -51,6 +51,8 @@ TINY_PARAMS: dict[str, Any] = {
     "crossval.pretrain.num_epochs": 1,
     "crossval.stage1.num_epochs": 1,
     "crossval.stage2.num_epochs": 1,
+    "crossval.inner_folds": 2,
+    "crossval.gbm.trees": 10,
     "model.beat.hidden": [16, 8],
     "model.beat_ann.hidden": [16, 8],
 }

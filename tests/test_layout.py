@@ -115,3 +115,39 @@ def test_every_subpackage_documents_itself_and_is_in_the_readme_code_map():
     for init in (ROOT / "ecg").glob("*/__init__.py"):
         doc = init.read_text().strip()
         assert doc.startswith('"""') and len(doc) > 120, f"{init}: needs a docstring paragraph"
+
+
+def sync_stage_deps() -> list[str]:
+    """Rewrite each dvc.yaml stage's `.py` deps to its import closure (other deps kept, in
+    order, after them); returns the stages changed. `python -m tests.test_layout`."""
+    graph = grimp.build_graph("ecg", "stages")
+    lines = (ROOT / "dvc.yaml").read_text().splitlines()
+    stages = yaml.safe_load("\n".join(lines))["stages"]
+    changed, out, i = [], [], 0
+    current = None
+    while i < len(lines):
+        line = lines[i]
+        if m := re.fullmatch(r"  (\w+):", line):
+            current = m.group(1)
+        if line == "    deps:" and current in stages:
+            out.append(line)
+            block = []
+            i += 1
+            while i < len(lines) and lines[i].startswith("      - "):
+                block.append(lines[i][8:])
+                i += 1
+            module = re.fullmatch(r"python -m (stages\.\w+).*", stages[current]["cmd"]).group(1)
+            code = sorted(imported_files(graph, module))
+            new = code + [d for d in block if not d.endswith(".py")]
+            if new != block:
+                changed.append(current)
+            out.extend(f"      - {d}" for d in new)
+            continue
+        out.append(line)
+        i += 1
+    (ROOT / "dvc.yaml").write_text("\n".join(out) + "\n")
+    return changed
+
+
+if __name__ == "__main__":
+    print("dvc.yaml deps updated:", ", ".join(sync_stage_deps()) or "none")

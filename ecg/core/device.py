@@ -1,6 +1,17 @@
-"""Which device the models run on."""
+"""Which device the models run on, and on how many threads.
+
+Training and scoring run on ONE intra-op thread: a matrix product split over threads sums in
+another order, and a spiking network's training amplifies that last-bit difference into other
+figures, so results would depend on the machine's core count. The pipeline uses its cores
+with processes instead (cross-validation fits in parallel). On x86-64, `stages/__init__.py`
+also pins MKL and ATen to instruction-set-independent kernels, which makes training
+bit-identical across CPUs (README, "Reproducibility").
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -22,3 +33,14 @@ def resolve_device(name: str) -> torch.device:
     ):
         raise ECGError("device: mps requested but no MPS device is available")
     return torch.device(name)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -64,6 +64,19 @@ class PreprocessConfig:
         )
         check(0 < self.max_share_gap <= 1, "max_share_gap", "in (0, 1]", self.max_share_gap)
 
+    def input_spec(self) -> dict[str, object]:
+        """What a trained model needs to know of its input, stored in the final checkpoint
+        so that inference prepares a recording exactly as training did."""
+        return {
+            "lead": self.lead,
+            "fs": self.fs,
+            "window": self.window,
+            "stride": self.stride,
+            "bandpass_hz": list(self.bandpass_hz),
+            "notch_hz": self.notch_hz,
+            "sqi_threshold": self.sqi_threshold,
+        }
+
 
 @dataclass(frozen=True)
 class SynthesizeConfig:

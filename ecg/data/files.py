@@ -47,6 +47,8 @@ class ECGDataset(Dataset):
         patient_ids: list[str] | None = None,
         segment_confidence: torch.Tensor | None = None,
         sqi_scores: torch.Tensor | None = None,
+        record_ids: list[str] | None = None,
+        start_samples: torch.Tensor | None = None,
     ) -> None:
         if len(signals) != len(labels):
             raise ECGError(f"dataset: {len(signals)} signals but {len(labels)} labels")
@@ -55,6 +57,8 @@ class ECGDataset(Dataset):
         self.patient_ids = patient_ids
         self.segment_confidence = segment_confidence
         self.sqi_scores = sqi_scores
+        self.record_ids = record_ids
+        self.start_samples = start_samples
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -166,6 +170,8 @@ def load_split(data_dir: str | Path, split: str, suffix: str = "ecg") -> ECGData
         patient_ids=data["patient_ids"],
         segment_confidence=data["segment_confidence"],
         sqi_scores=data["sqi_scores"],
+        record_ids=data["record_ids"],
+        start_samples=data["start_samples"],
     )
 
 
@@ -177,4 +183,7 @@ def load_all_splits(data_dir: str | Path, suffix: str = "beats") -> ECGDataset:
         torch.cat([p.signals for p in parts]),
         torch.cat([p.labels for p in parts]),
         patient_ids=[s for p in parts for s in p.patient_ids],
+        sqi_scores=torch.cat([p.sqi_scores for p in parts]),
+        record_ids=[r for p in parts for r in p.record_ids],
+        start_samples=torch.cat([p.start_samples for p in parts]),
     )

@@ -50,15 +50,24 @@ class MITDB:
             require_file(base.with_suffix(ext))
         return read_wfdb_lead(base, lead, annotator=self.annotator)
 
+    def read_or_skip(self, record_id: str, *, lead: str, explicit: bool) -> Record | str:
+        """The record, or, when it lacks `lead` and the user did not name it (`explicit`),
+        the message saying that it is skipped: the one rule for a record without the lead."""
+        try:
+            return self.read(record_id, lead=lead)
+        except MissingLead as err:
+            if explicit:
+                raise
+            return f"{err}: skipped"
+
     def read_many(
         self, record_ids: Iterable[str], *, lead: str = "MLII", explicit: bool = False
     ) -> Iterator[Record]:
         """Read records in order. A record without `lead` is skipped with a warning, unless
         the user named the records (`explicit`), when it is an error."""
         for record_id in record_ids:
-            try:
-                yield self.read(record_id, lead=lead)
-            except MissingLead as err:
-                if explicit:
-                    raise
-                warnings.warn(f"{err}: skipped", stacklevel=2)
+            record = self.read_or_skip(record_id, lead=lead, explicit=explicit)
+            if isinstance(record, str):
+                warnings.warn(record, stacklevel=2)
+            else:
+                yield record

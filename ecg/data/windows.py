@@ -6,14 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecg.core.errors import ECGError
 from ecg.data.config import PreprocessConfig
 from ecg.data.labels import label_windows
 from ecg.data.record import Record
-from ecg.features.beat_features import beat_input
-from ecg.signal.conditioning import bandpass_notch, normalise_window, resample
+from ecg.features.window_input import record_rows
+from ecg.signal.record_windows import condition_record
 from ecg.signal.sqi import sqi
-from ecg.signal.windows import beats_in_windows, segment_windows
 
 
 @dataclass(frozen=True)
@@ -36,17 +34,18 @@ def windows_from_record(
     noise are still visible. With `beats` (detected positions at `cfg.fs`), the windows'
     beat-relative model input is computed too.
     """
-    raw = resample(record.signal, record.fs, cfg.fs)
-    starts = segment_windows(len(raw), cfg.window, cfg.stride)
-    if len(starts) == 0:
-        raise ECGError(
-            f"record {record.record_id}: {len(raw) / cfg.fs:.1f} s of signal is shorter than "
-            f"one {cfg.window / cfg.fs:.1f} s window"
-        )
-    filtered = bandpass_notch(raw, cfg.fs, band=tuple(cfg.bandpass_hz), notch=cfg.notch_hz)
-    index = starts[:, None] + np.arange(cfg.window)
+    rec = condition_record(
+        record.signal,
+        record.fs,
+        fs=cfg.fs,
+        window=cfg.window,
+        stride=cfg.stride,
+        band=tuple(cfg.bandpass_hz),
+        notch=cfg.notch_hz,
+        name=f"record {record.record_id}",
+    )
     scale = record.fs / cfg.fs
-    starts_orig = np.round(starts * scale).astype(np.int64)
+    starts_orig = np.round(rec.starts * scale).astype(np.int64)
     labels = label_windows(
         starts_orig,
         int(round(cfg.window * scale)),
@@ -55,15 +54,12 @@ def windows_from_record(
         record.ann_aux,
         len(record.signal),
     )
-    signals = normalise_window(filtered[index])
     return RecordWindows(
         record_id=record.record_id,
-        signals=signals,
+        signals=rec.windows,
         labels=labels.labels,
         confidence=labels.confidence,
-        sqi=np.asarray(sqi(raw[index], cfg.fs), dtype=np.float32),
+        sqi=np.asarray(sqi(rec.raw_windows, cfg.fs), dtype=np.float32),
         start_samples=starts_orig,
-        beat_input=None
-        if beats is None
-        else beat_input(signals, beats_in_windows(beats, starts, cfg.window), cfg.fs),
+        beat_input=None if beats is None else record_rows(rec, beats),
     )

@@ -42,3 +42,47 @@ def subject_bootstrap(
         return [float(np.percentile(x, lo)), float(np.percentile(x, hi))] if len(x) else []
 
     return {"sensitivity": interval(sens), "specificity": interval(spec), "g_mean": interval(gmean)}
+
+
+def auroc_bootstrap(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    subjects: list[str],
+    *,
+    n_boot: int,
+    level: float,
+    seed: int,
+) -> list[float]:
+    """Percentile interval of AUROC, resampling subjects with replacement.
+
+    A resample weighs each window by how often its subject was drawn; the weighted AUROC is
+    the Mann-Whitney statistic with ties counted half, over tie groups of equal scores.
+    """
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    names, idx = np.unique(np.asarray(subjects), return_inverse=True)
+    order = np.argsort(scores, kind="mergesort")
+    s, y, subj = scores[order], labels[order] == 1, idx[order]
+    group = np.r_[0, np.cumsum(np.diff(s) != 0)]  # tie group of each sorted window
+    rng = np.random.default_rng(seed)
+    values = []
+    for start in range(0, n_boot, 256):
+        draws = rng.integers(0, len(names), size=(min(256, n_boot - start), len(names)))
+        counts = np.stack([np.bincount(d, minlength=len(names)) for d in draws])  # [b, S]
+        w = counts[:, subj].astype(np.float64)  # [b, N] window weights
+        pos, neg = np.where(y, w, 0.0), np.where(y, 0.0, w)
+        n_groups = group[-1] + 1
+        gpos = np.zeros((len(w), n_groups))
+        gneg = np.zeros((len(w), n_groups))
+        np.add.at(gpos, (slice(None), group), pos)
+        np.add.at(gneg, (slice(None), group), neg)
+        below = np.cumsum(gneg, axis=1) - gneg  # negative weight strictly below each group
+        total = gpos.sum(1) * gneg.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = (gpos * (below + 0.5 * gneg)).sum(1) / total
+        values.append(auc[np.isfinite(auc)])
+    values = np.concatenate(values)
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    return (
+        [float(np.percentile(values, lo)), float(np.percentile(values, hi))] if len(values) else []
+    )

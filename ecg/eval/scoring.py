@@ -6,12 +6,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from ecg.core.device import one_thread
 
+
+@one_thread()
 @torch.no_grad()
 def predict(
     model: nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device
 ) -> torch.Tensor:
-    """Logits [N, 2] in eval mode, on CPU."""
+    """Logits [N, 2] in eval mode, on CPU (one thread: see `ecg.core.device`)."""
     model.eval()
     out = [
         model(signals[i : i + batch_size].to(device)).logits.float().cpu()

@@ -56,7 +56,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from ecg.core.errors import ECGError
-from ecg.features.layout import BEAT_FEATURES, MAX_BEATS, WINDOW_FEATURES, model_input
+from ecg.features.layout import BEAT_FEATURES, MAX_BEATS, WINDOW_FEATURES
 from ecg.signal.qrs import detect_qrs
 
 SEGMENT_S = (0.25, 0.4)  # segment: seconds before / after the detected beat
@@ -130,7 +130,7 @@ def _pack(beats: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndar
     return idx, count
 
 
-def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
     """Median over `axis` ignoring NaN (NaN where all are NaN); sort-based, fully vectorised."""
     s = np.sort(a, axis=axis)  # NaN sorts last
     k = np.sum(~np.isnan(a), axis=axis, keepdims=True)
@@ -143,7 +143,7 @@ def _masked_mean(a: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
     return np.where(mask, a, 0.0).sum(axis) / np.maximum(mask.sum(axis), 1)
 
 
-def _qrs_width(core: np.ndarray, smooth: int) -> np.ndarray:
+def qrs_width(core: np.ndarray, smooth: int) -> np.ndarray:
     """RMS spread in time (samples) of the squared slope over the last axis, after a
     `smooth`-sample moving average (without it, noise spreads slope energy over the core and
     a clean median beat reads narrower than every noisy beat)."""
@@ -169,7 +169,7 @@ def _chunk(
     rr_ok = present[:, 1:]
     n_rr = rr_ok.sum(1)
     rr = np.where(rr_ok, rr, np.nan)
-    med_rr = _nanmedian(rr, 1) if k > 1 else np.full(n, np.nan)
+    med_rr = nanmedian(rr, 1) if k > 1 else np.full(n, np.nan)
     has_rr = n_rr >= 1
     safe_med = np.where(has_rr, med_rr, 1.0)
     ratio = np.clip(np.where(rr_ok, rr / safe_med[:, None], 1.0), 0.0, RATIO_CLIP)
@@ -197,7 +197,7 @@ def _chunk(
     seg[~eligible] = np.nan
     valid = ~np.isnan(seg)
     seg = seg - _masked_mean(seg, valid, 2)[:, :, None]
-    median = _nanmedian(seg, 1)  # [n, width]
+    median = nanmedian(seg, 1)  # [n, width]
     morph_ok = eligible & (eligible.sum(1) >= MIN_MORPHOLOGY_BEATS)[:, None]
     med = np.broadcast_to(median[:, None, :], seg.shape)
     valid &= ~np.isnan(med)
@@ -213,8 +213,8 @@ def _chunk(
     amp = np.where(morph_ok, p2p_b, 1.0) / np.maximum(np.where(morph_ok, p2p_m, 1.0), _EPS)
     core = slice(pre - core_lo, pre + core_hi + 1)  # fully inside the window when eligible
     smooth = max(1, round(WIDTH_SMOOTH_S * fs))
-    w_b = _qrs_width(np.where(morph_ok[:, :, None], seg[:, :, core], 0.0), smooth)
-    w_m = _qrs_width(np.nan_to_num(median[:, core]), smooth)[:, None]
+    w_b = qrs_width(np.where(morph_ok[:, :, None], seg[:, :, core], 0.0), smooth)
+    w_m = qrs_width(np.nan_to_num(median[:, core]), smooth)[:, None]
     wid = w_b / np.maximum(w_m, _EPS)
 
     corr = np.where(morph_ok, corr, 1.0)
@@ -259,10 +259,3 @@ def _chunk(
         axis=1,
     )
     return seq, feats
-
-
-def beat_input(windows: np.ndarray, beats: list[np.ndarray], fs: float) -> np.ndarray:
-    """The beat layout rows [N, MAX_BEATS * STEP_FEATURES] (float32) of `windows` and their
-    detected `beats`."""
-    sequence, features = beat_representation(np.atleast_2d(windows), beats, fs)
-    return model_input(sequence, features).astype(np.float32)

@@ -1,13 +1,20 @@
-"""The beat layout: what the beat models read, one row per window. Its names and sizes are
-defined here, importing nothing above `ecg.core`, so that the configs can check against
-them cheaply; the features themselves are computed in `ecg.features.beat_features`.
+"""The beat layout: what the beat models read, one row per window of MAX_BEATS steps.
 
-`model_input` flattens the sequence into the stored "signals": per step (beat) the beat vector
-followed by the window's 9 features, standardised with the fixed constants FEATURE_CENTRE /
-FEATURE_SCALE (not fitted to any data), broadcast to every step including padding.
+Step t holds, for detected beat t of the window (zeros for padding beyond the window's beats),
+its window-relative vector (`BEAT_FEATURES`, `ecg.features.beat_features`) and its patient-
+context vector (`CONTEXT_BEAT_FEATURES`, `ecg.features.context`), followed by the window's
+features, the same at every step: window-relative (`WINDOW_FEATURES`) and patient-context
+(`CONTEXT_WINDOW_FEATURES`). The window features are standardised with fixed physiological
+constants (`WINDOW_CENTRE`, `WINDOW_SCALE`, never fitted to data), so that an ordinary sinus
+window maps to about 0 and ectopy to O(1), and every value is clipped to [-8, 8].
+
+The names and sizes are defined here, importing nothing above `ecg.core`, so that the model
+configs can check against them cheaply.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,42 +41,103 @@ WINDOW_FEATURES: tuple[str, ...] = (
     "beat_count",
     "abnormal_fraction",
 )
-STEP_FEATURES = len(BEAT_FEATURES) + len(WINDOW_FEATURES)  # 16
+CONTEXT_BEAT_FEATURES: tuple[str, ...] = (
+    "c_rr_prev",
+    "c_rr_next",
+    "c_correlation",
+    "c_deviation",
+    "c_amplitude",
+    "c_width",
+)
+CONTEXT_WINDOW_FEATURES: tuple[str, ...] = (
+    "hr_ratio",
+    "rr_min_ctx",
+    "rr_max_ctx",
+    "premature_share",
+    "premature_count",
+    "min_correlation_ctx",
+    "max_deviation_ctx",
+    "deviant_share",
+    "deviant_count",
+    "window_beat_correlation",
+    "rr_msd_ctx",
+    "max_amplitude_ctx",
+    "max_width_ctx",
+    "gap_activity",
+    "gap_ratio",
+    "gap_activity_max",
+    "abs_log_hr_ratio",
+    "max_abs_log_rr",
+    "deviant_premature",
+    "deviant_not_premature",
+)
+STEP_BEAT = len(BEAT_FEATURES) + len(CONTEXT_BEAT_FEATURES)  # 13, zero on padding
+STEP_WINDOW = len(WINDOW_FEATURES) + len(CONTEXT_WINDOW_FEATURES)  # 29, at every step
+STEP_FEATURES = STEP_BEAT + STEP_WINDOW  # 42
+CLIP = 8.0
 
-# model_input's standardisation of the window features: (value - centre) / scale. Fixed
-# physiological constants, so an ordinary sinus window maps to ~0 and ectopy to O(1).
-FEATURE_CENTRE = np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 75.0, 12.0, 0.0], dtype=np.float32)
-FEATURE_SCALE = np.array([1.0, 1.0, 0.2, 0.2, 1.0, 1.0, 25.0, 6.0, 1.0], dtype=np.float32)
+# (value - centre) / scale of the window features, in the order above.
+WINDOW_CENTRE = np.array(
+    [1, 1, 0, 0, 1, 0, 75, 12, 0]  # window-relative
+    + [1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0.1, 1, 0.1, 0, 0, 0, 0],  # context
+    dtype=np.float32,
+)
+WINDOW_SCALE = np.array(
+    [1, 1, 0.2, 0.2, 1, 1, 25, 6, 1]
+    + [0.3, 0.3, 0.3, 0.3, 3, 0.3, 1, 0.3, 3, 0.3, 0.2, 1, 1, 0.1, 0.5, 0.2, 0.3, 0.3, 3, 3],
+    dtype=np.float32,
+)
 
 
-def model_input(sequence: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Flattened per-step input float32 [N, T * STEP_FEATURES]: step t holds beat t's vector
-    followed by the window's standardised features (the same at every step)."""
-    seq = np.asarray(sequence, dtype=np.float32)
-    feats = np.asarray(features, dtype=np.float32)
-    if seq.ndim != 3 or seq.shape[2] != len(BEAT_FEATURES):
-        raise ECGError(
-            f"model_input: sequence must be [N, T, {len(BEAT_FEATURES)}], got {seq.shape}"
-        )
-    if feats.shape != (seq.shape[0], len(WINDOW_FEATURES)):
-        raise ECGError(
-            f"model_input: features must be [{seq.shape[0]}, {len(WINDOW_FEATURES)}], "
-            f"got {feats.shape}"
-        )
-    scaled = (feats - FEATURE_CENTRE) / FEATURE_SCALE
+class LayoutParts(NamedTuple):
+    beats: np.ndarray  # [N, T, 7] window-relative beat vectors (0 on padding)
+    context_beats: np.ndarray  # [N, T, 6] patient-context beat vectors (0 on padding)
+    window: np.ndarray  # [N, 9] window-relative features, raw values
+    context_window: np.ndarray  # [N, 20] patient-context window features, raw values
+
+
+def model_input(parts: LayoutParts) -> np.ndarray:
+    """The stored rows float32 [N, T * STEP_FEATURES] of the four parts."""
+    beats = np.asarray(parts.beats, dtype=np.float32)
+    n, t = beats.shape[:2]
+    shapes = {
+        "beats": (n, t, len(BEAT_FEATURES)),
+        "context_beats": (n, t, len(CONTEXT_BEAT_FEATURES)),
+        "window": (n, len(WINDOW_FEATURES)),
+        "context_window": (n, len(CONTEXT_WINDOW_FEATURES)),
+    }
+    for name, shape in shapes.items():
+        got = np.shape(getattr(parts, name))
+        if got != shape:
+            raise ECGError(f"model_input: {name} must be {list(shape)}, got {list(got)}")
+    present = beats[:, :, :1] != 0
+    window = np.concatenate([parts.window, parts.context_window], axis=1).astype(np.float32)
+    scaled = (window - WINDOW_CENTRE) / WINDOW_SCALE
     steps = np.concatenate(
-        [seq, np.broadcast_to(scaled[:, None, :], (*seq.shape[:2], scaled.shape[1]))], axis=2
+        [
+            beats,
+            np.where(present, parts.context_beats, 0.0).astype(np.float32),
+            np.broadcast_to(scaled[:, None, :], (n, t, STEP_WINDOW)),
+        ],
+        axis=2,
     )
-    return np.ascontiguousarray(steps.reshape(seq.shape[0], -1))
+    return np.ascontiguousarray(np.clip(steps, -CLIP, CLIP).reshape(n, -1), dtype=np.float32)
 
 
-def split_model_input(signals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of `model_input`: (sequence [N, T, len(BEAT_FEATURES)], raw features [N, 9])."""
+def split_model_input(signals: np.ndarray) -> LayoutParts:
+    """Inverse of `model_input` (up to the [-8, 8] clip): the four parts, window features
+    back in raw units."""
     x = np.asarray(signals, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] % STEP_FEATURES:
         raise ECGError(
-            f"split_model_input: signals must be [N, T * {STEP_FEATURES}], got {x.shape}"
+            f"split_model_input: signals must be [N, T * {STEP_FEATURES}], got {list(x.shape)}"
         )
     steps = x.reshape(x.shape[0], -1, STEP_FEATURES)
     nb = len(BEAT_FEATURES)
-    return steps[:, :, :nb].copy(), steps[:, 0, nb:] * FEATURE_SCALE + FEATURE_CENTRE
+    window = steps[:, 0, STEP_BEAT:] * WINDOW_SCALE + WINDOW_CENTRE
+    return LayoutParts(
+        beats=steps[:, :, :nb].copy(),
+        context_beats=steps[:, :, nb:STEP_BEAT].copy(),
+        window=window[:, : len(WINDOW_FEATURES)],
+        context_window=window[:, len(WINDOW_FEATURES) :],
+    )

@@ -50,6 +50,10 @@ class ECGModel(nn.Module):
     input_kind: ClassVar[str]  # "waveform" (raw windows) or "beats" (the beat layout)
     config: Any
 
+    def in_precision(self, x: Tensor) -> Tensor:
+        """`x` in the model's own floating-point type: a float64 model computes in float64."""
+        return x.to(dtype=self.fc1.weight.dtype)
+
     @torch.no_grad()
     def score(self, x: Tensor) -> Tensor:
         """Probability of Arrhythmia per window `[B]` (no graph; mode left as is)."""

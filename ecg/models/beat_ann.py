@@ -41,7 +41,7 @@ class BeatANN(ECGModel):
         return [getattr(self, f"fc{i + 1}") for i in range(len(self.hidden) + 1)]
 
     def encode(self, x: Tensor) -> Tensor:
-        return as_steps(x, self.num_steps, self.step_features)
+        return as_steps(self.in_precision(x), self.num_steps, self.step_features)
 
     def forward(self, x: Tensor) -> SNNOutput:
         h = self.encode(x)  # [B, T, F]

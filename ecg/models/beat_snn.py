@@ -43,7 +43,7 @@ class BeatSNN(SpikingNetwork):
 
     def encode(self, x: Tensor) -> Tensor:
         """Stored `[B, T * F]` input -> per-step `[B, T, F]` (a view; no encoding needed)."""
-        return as_steps(x, self.num_steps, self.step_features)
+        return as_steps(self.in_precision(x), self.num_steps, self.step_features)
 
     def prepare(self, x: Tensor) -> Prepared:
         steps = self.encode(x)

@@ -26,6 +26,7 @@ from ecg.core.errors import ECGError
 from ecg.core.storage import load_torch
 from ecg.models.base import ECGModel
 from ecg.models.configs import CONFIGS
+from ecg.models.ensemble import MeanEnsemble
 from ecg.models.registry import model_class
 from ecg.models.spiking import SpikingNetwork
 
@@ -43,10 +44,12 @@ def model_payload(model: ECGModel) -> dict[str, Any]:
     }
 
 
-def read_checkpoint(path_or_dict: str | os.PathLike | Mapping[str, Any]) -> tuple[str, Mapping]:
-    """(name for messages, checkpoint) from a file or an already-loaded dict."""
+def read_checkpoint(
+    path_or_dict: str | os.PathLike | Mapping[str, Any], *, name: str = "checkpoint"
+) -> tuple[str, Mapping]:
+    """(name for messages, checkpoint) from a file or an already-loaded dict (`name`)."""
     if isinstance(path_or_dict, Mapping):
-        name, ckpt = "checkpoint", path_or_dict
+        ckpt = path_or_dict
     else:
         name = os.fspath(path_or_dict)
         ckpt = load_torch(name, what="checkpoint file")
@@ -71,11 +74,12 @@ def load_model(
     *,
     arch: str | None = None,
     device: str | torch.device = "cpu",
+    name: str = "checkpoint",
     **overrides: Any,
 ) -> ECGModel:
     """Rebuild the model a checkpoint holds, strictly; `arch` demands an architecture, and
     `overrides` replace config fields (e.g. `dropout=0.5` for fine-tuning)."""
-    name, ckpt = read_checkpoint(path_or_dict)
+    name, ckpt = read_checkpoint(path_or_dict, name=name)
     found = ckpt["config"].get("arch", "deep")
     if arch is not None and found != arch:
         raise ECGError(f"{name}: wrong architecture: expected {arch!r}, found {found!r}")
@@ -107,3 +111,31 @@ def _check_state(name: str, expected: Mapping[str, Tensor], found: Mapping[str, 
             raise ECGError(
                 f"{name}: wrong architecture: {key} expected {tuple(want.shape)}, found {shape}"
             )
+
+
+def ensemble_payload(members: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
+    """An ensemble checkpoint: the members' shared `config`, each member's weights, and
+    `meta` (threshold, training subjects, ...)."""
+    configs = [m["config"] for m in members]
+    if not configs or any(c != configs[0] for c in configs):
+        raise ValueError("ensemble members must share one config")
+    return {
+        "config": configs[0],
+        "members": [{"model_state_dict": m["model_state_dict"]} for m in members],
+        **meta,
+    }
+
+
+def load_scorer(path: str | os.PathLike) -> tuple[MeanEnsemble, dict[str, Any]]:
+    """The model a checkpoint holds, as an ensemble (a single model is one member), and the
+    checkpoint's other entries (`threshold`, ...)."""
+    name = os.fspath(path)
+    ckpt = load_torch(name, what="model file")
+    if isinstance(ckpt, Mapping) and isinstance(ckpt.get("members"), list) and ckpt["members"]:
+        members = [
+            load_model({"config": ckpt["config"], **m}, name=name) for m in ckpt["members"]
+        ]
+    else:
+        members = [load_model(ckpt, name=name)]
+    meta = {k: v for k, v in ckpt.items() if k not in ("members", "model_state_dict")}
+    return MeanEnsemble(members), meta

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ecg.core.config import check
-from ecg.features.layout import MAX_BEATS, STEP_FEATURES, WINDOW_FEATURES
+from ecg.features.layout import MAX_BEATS, STEP_FEATURES, STEP_WINDOW
 
 ENCODINGS = ("direct", "rate")
-N_WINDOW = len(WINDOW_FEATURES)  # window features at the end of every beat-layout step
+N_WINDOW = STEP_WINDOW  # window features at the end of every beat-layout step
 
 
 def _check_neuron(beta: float, threshold: float, surrogate_slope: float) -> None:

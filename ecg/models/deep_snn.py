@@ -54,6 +54,7 @@ class DeepSNN(SpikingNetwork):
         return x.unsqueeze(1).expand(-1, self.num_steps, -1)
 
     def prepare(self, x: Tensor) -> Prepared:
+        x = self.in_precision(x)
         if x.dim() not in (2, 3) or x.shape[-1] != self.input_size:
             raise ECGError(
                 f"model input must be [B, {self.input_size}] or "

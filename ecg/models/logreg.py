@@ -28,7 +28,7 @@ class LogisticBaseline(ECGModel):
         self.fc1 = torch.nn.Linear(N_WINDOW, self.num_classes)
 
     def encode(self, x: Tensor) -> Tensor:
-        return as_steps(x, self.num_steps, self.step_features)
+        return as_steps(self.in_precision(x), self.num_steps, self.step_features)
 
     def forward(self, x: Tensor) -> SNNOutput:
         logits = self.fc1(self.encode(x)[:, 0, -N_WINDOW:])

@@ -39,6 +39,7 @@ class TrainingCheckpoint:
     val_at_threshold: dict[str, float] | None = None
     # resume state, in last.pt only
     selector: dict[str, Any] | None = None
+    scheduler_state_dict: dict[str, Any] | None = None
     stale_epochs: int = 0
     finished: bool = False
     seconds: float = 0.0

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ecg.core.config import check
-from ecg.models.configs import CONFIGS
 
-SELECTION_MODES = ("targets", "g_mean")
+SELECTION_MODES = ("targets", "g_mean", "last")
+LR_SCHEDULES = ("constant", "one_cycle")
 THRESHOLD_RULES = ("sensitivity_target", "youden")
 
 
@@ -102,7 +102,7 @@ class FitConfig:
     focal_gamma: float
     patience: int  # early stop after this many epochs without a new best
     selection: str  # "targets": G-mean until both targets are met, then sensitivity;
-    #                 "g_mean": G-mean alone (pretraining)
+    #                 "g_mean": G-mean alone (pretraining); "last": the last epoch
     sensitivity_target: float  # also the threshold rule's target
     specificity_target: float
     seed: int
@@ -111,8 +111,15 @@ class FitConfig:
     augment: AugmentConfig | None = None  # raw-waveform models only
     fs: float = 250.0  # Hz of the windows, for augmentation's baseline wander
     frozen: tuple[str, ...] = ()  # module names whose parameters stay fixed
+    lr_schedule: str = "constant"  # or "one_cycle": warm up to learning_rate, anneal to ~0
 
     def __post_init__(self) -> None:
+        check(
+            self.lr_schedule in LR_SCHEDULES,
+            "lr_schedule",
+            " or ".join(LR_SCHEDULES),
+            self.lr_schedule,
+        )
         check(
             self.selection in SELECTION_MODES,
             "selection",
@@ -179,20 +186,3 @@ class FitConfig:
             fs=fs,
             frozen=frozen,
         )
-
-
-@dataclass(frozen=True)
-class CrossvalConfig:
-    folds: int  # k subject folds; each subject is held out exactly once
-    models: list[str]  # architectures cross-validated side by side
-    dropout: float  # of the cross-validated models, in every stage
-    pretrain: StageSchedule  # on synthetic ECG, once per model
-    stage1: StageSchedule  # per fold: fc1 frozen
-    stage2: StageSchedule  # per fold: all layers
-
-    def __post_init__(self) -> None:
-        check(self.folds >= 2, "folds", ">= 2", self.folds)
-        check(len(self.models) > 0, "models", "a non-empty list of architectures", self.models)
-        for arch in self.models:
-            check(arch in CONFIGS, "models", f"a list of {', '.join(CONFIGS)}", arch)
-        check(0.0 <= self.dropout < 1.0, "dropout", "in [0, 1)", self.dropout)

@@ -12,6 +12,7 @@ resumed from the end of any epoch ends exactly like an uninterrupted one.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ecg.core.device import one_thread
 from ecg.core.errors import ECGError
 from ecg.core.progress import log as print_line
 from ecg.core.progress import progress
@@ -84,8 +86,10 @@ def train_one_epoch(
     epoch: int,
     device: torch.device,
     last_good: Path,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> float:
-    """One pass over a seeded shuffle of `data`; returns the mean training loss."""
+    """One pass over a seeded shuffle of `data` (the learning rate follows `scheduler` batch
+    by batch, when there is one); returns the mean training loss."""
     torch.manual_seed(epoch_seed(cfg.seed, cfg.stage, epoch))
     gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, cfg.stage, epoch) + 1)
     order = torch.randperm(len(data), generator=gen)
@@ -108,6 +112,8 @@ def train_one_epoch(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(idx)
             count += len(idx)
     return total / max(count, 1)
@@ -143,6 +149,7 @@ class FitResult:
         }
 
 
+@one_thread()
 def fit(
     model: torch.nn.Module,
     train: ECGDataset,
@@ -175,7 +182,13 @@ def fit(
         weight_decay=cfg.weight_decay,
     )
     loss_fn = FocalLoss(alpha=cfg.focal_alpha, gamma=cfg.focal_gamma)
-    run = RunState(model, optimizer, cfg, dict(extra or {}))
+    scheduler = None
+    if cfg.lr_schedule == "one_cycle":
+        steps = cfg.num_epochs * math.ceil(len(train) / cfg.batch_size)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.learning_rate, total_steps=steps, pct_start=0.2
+        )
+    run = RunState(model, optimizer, cfg, dict(extra or {}), scheduler=scheduler)
     if resume:
         run.resume_from(last_path, log)
     elif last_path is not None:
@@ -196,6 +209,7 @@ def fit(
                 epoch=epoch,
                 device=device,
                 last_good=last_path or best_path,
+                scheduler=scheduler,
             )
             val_metrics, _ = validate(model, val, loss_fn, device=device)
             run.seconds += time.perf_counter() - t0

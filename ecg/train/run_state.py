@@ -26,8 +26,11 @@ def training_config(cfg: FitConfig) -> dict[str, Any]:
 class RunState:
     """The mutable state of one `fit` call and how it becomes a checkpoint."""
 
-    def __init__(self, model, optimizer, cfg: FitConfig, extra: dict[str, Any]) -> None:
+    def __init__(
+        self, model, optimizer, cfg: FitConfig, extra: dict[str, Any], *, scheduler=None
+    ) -> None:
         self.model, self.optimizer, self.cfg, self.extra = model, optimizer, cfg, extra
+        self.scheduler = scheduler
         self.selector = ModelSelector(
             mode=cfg.selection,
             sensitivity_target=cfg.sensitivity_target,
@@ -61,6 +64,7 @@ class RunState:
             epoch,
             val,
             selector=self.selector.state_dict(),
+            scheduler_state_dict=None if self.scheduler is None else self.scheduler.state_dict(),
             stale_epochs=self.stale,
             finished=self.finished,
             seconds=self.seconds,
@@ -81,6 +85,8 @@ class RunState:
         try:
             self.model.load_state_dict(state.model_state_dict)
             self.optimizer.load_state_dict(state.optimizer_state_dict)
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state.scheduler_state_dict or {})
         except (RuntimeError, ValueError, KeyError) as err:
             first = str(err).strip().splitlines()[0][:160]
             raise ECGError(f"{path}: cannot resume from it ({first})") from None

@@ -13,7 +13,8 @@ class ModelSelector:
 
     mode "g_mean": the best G-mean wins. mode "targets" (the design's rule): until some epoch
     meets both targets the best G-mean wins; once one does, only target-meeting epochs can
-    win, ranked by sensitivity, then specificity.
+    win, ranked by sensitivity, then specificity. mode "last": every epoch wins, so training
+    ends with the last one (no selection on validation, no early stopping).
     """
 
     def __init__(
@@ -30,6 +31,9 @@ class ModelSelector:
 
     def consider(self, epoch: int, sensitivity: float, specificity: float) -> bool:
         """Record an epoch's validation figures; True if it is the new best."""
+        if self.mode == "last":
+            self.best_key, self.best_epoch = (float(epoch),), epoch
+            return True
         sens = 0.0 if math.isnan(sensitivity) else sensitivity
         spec = 0.0 if math.isnan(specificity) else specificity
         met = (

@@ -1,0 +1,139 @@
+"""What the crossval stage writes from its evaluations: `metrics/cv.json`, the out-of-fold
+scores of every window, the per-subject table, curve files for `dvc plots`, and the final
+model's checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ecg.data.files import ECGDataset
+from ecg.eval.config import BootstrapConfig
+from ecg.eval.cv_report import curve_files, cv_summary, subject_table
+from ecg.eval.metrics import auroc, binary_metrics
+from ecg.eval.report import csv_text
+from ecg.eval.scoring import mean_cost
+from ecg.models.checkpoint import ensemble_payload, load_model
+from ecg.train.crossval import Evaluation
+from ecg.train.crossval_config import GBM, CrossvalConfig
+from ecg.train.ensemble import Ensemble
+from ecg.train.folds import fold_summary
+
+
+def _cost(name: str, ensemble: Ensemble, signals: torch.Tensor) -> dict[str, float]:
+    """Per-window cost of one member on held-out windows (each member costs the same)."""
+    if name == GBM:
+        return {"note": "gradient-boosted trees: no multiply-accumulate count"}
+    model = load_model(ensemble.members[0].payload)
+    per_member = mean_cost(model, signals, device=torch.device("cpu"))
+    return {"members": len(ensemble.members), **per_member}
+
+
+def dechazal_summary(ensemble: Ensemble, data: ECGDataset) -> dict[str, Any]:
+    labels = data.labels.numpy()[ensemble.test_rows]
+    m = binary_metrics(labels, (ensemble.test_scores >= ensemble.threshold).astype(int))
+    return {
+        "train": "DS1 (inner-fold ensemble, out-of-fold threshold)",
+        "test": "DS2",
+        "windows": int(len(labels)),
+        "auroc": auroc(labels, ensemble.test_scores),
+        "sensitivity": m["sensitivity"],
+        "specificity": m["specificity"],
+        "threshold": ensemble.threshold,
+    }
+
+
+def cv_outputs(
+    evaluations: dict[str, Evaluation],
+    data: ECGDataset,
+    *,
+    bootstrap: BootstrapConfig,
+    seed: int,
+    sensitivity_target: float,
+    specificity_target: float,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(per-model figures for cv.json, {file name: CSV text} for the tables and curves)."""
+    labels, n = data.labels.numpy(), len(data)
+    subjects = list(data.patient_ids)
+    figures: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    columns: dict[str, Any] = {
+        "subject": subjects,
+        "record": data.record_ids,
+        "start_sample": data.start_samples.tolist(),
+        "label": labels.tolist(),
+    }
+    flags = {}
+    for name, ev in evaluations.items():
+        scores, fold_of, thresholds = ev.held_out(n)
+        summary = cv_summary(
+            labels,
+            scores,
+            fold_of,
+            thresholds,
+            subjects,
+            bootstrap=bootstrap,
+            seed=seed,
+            sensitivity_target=sensitivity_target,
+            specificity_target=specificity_target,
+        )
+        held = data.signals[torch.as_tensor(ev.folds[0].test_rows)]
+        summary["cost_per_window"] = _cost(name, ev.folds[0], held)
+        if ev.dechazal is not None:
+            summary["dechazal"] = dechazal_summary(ev.dechazal, data)
+        figures[name] = summary
+        flags[name] = (scores >= np.asarray(thresholds)[fold_of]).astype(np.int64)
+        columns["fold"] = (fold_of + 1).tolist()
+        columns[f"{name}_score"] = np.round(scores, 6).tolist()
+        columns[f"{name}_flag"] = flags[name].tolist()
+        files |= {f"plots/cv/{k}": v for k, v in curve_files(labels, scores, name).items()}
+    rows = [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+    files["cv_scores.csv"] = csv_text(rows, list(columns))
+    table = subject_table(labels, flags, subjects)
+    files["cv_per_subject.csv"] = csv_text(table, list(table[0]))
+    return figures, files
+
+
+def final_checkpoint(ensemble: Ensemble, data: ECGDataset, **meta: Any) -> dict[str, Any]:
+    """The final model: every member, the out-of-fold threshold and what it was trained on."""
+    return ensemble_payload(
+        [m.payload for m in ensemble.members],
+        threshold=ensemble.threshold,
+        threshold_rule=ensemble.threshold_rule,
+        train_subjects=sorted(set(data.patient_ids)),
+        train_records=sorted(set(data.record_ids)),
+        **meta,
+    )
+
+
+def cv_document(
+    figures: dict[str, Any],
+    data: ECGDataset,
+    folds: list[list[str]],
+    cv: CrossvalConfig,
+    *,
+    final_threshold: float,
+    sensitivity_target: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """metrics/cv.json."""
+    labels = data.labels.numpy()
+    return {
+        "folds": cv.folds,
+        "inner_folds": cv.inner_folds,
+        "windows": int(len(labels)),
+        "subjects": len(set(data.patient_ids)),
+        "arrhythmia_share": round(float(labels.mean()), 4),
+        "threshold_rule": "per fold, from the out-of-fold scores of its training subjects "
+        f"({cv.inner_folds} inner subject folds): sensitivity >= {sensitivity_target} with "
+        "the highest specificity",
+        "fold_subjects": fold_summary(folds, data.patient_ids, labels),
+        "product": cv.product,
+        "final_threshold": final_threshold,
+        "models": figures,
+        "seconds": round(seconds, 1),
+    }

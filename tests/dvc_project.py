@@ -36,6 +36,7 @@ STAGES = (
     "stage2",
     "evaluate",
     "crossval",
+    "card",
 )
 
 _COPY_TREES = ("ecg", "stages")

@@ -1,15 +1,15 @@
 """The DVC DAG behaves as users expect, checked with the real `dvc` command line on a copy of
 the project in a temporary git repository, with a tiny synthetic MIT-BIH mirror (no network):
 
-1. `dvc repro` runs all nine stages in dependency order; a second `dvc repro` runs none;
+1. `dvc repro` runs all ten stages in dependency order; a second `dvc repro` runs none;
    forcing preprocess and synthesize to rerun reproduces their outputs byte for byte.
 2. `dvc exp run -S focal_alpha=0.8` reruns exactly stage1, stage2, evaluate and crossval
-   (the stages that train with the focal loss), and
+   (the stages that train with the focal loss) and the model card written from them, and
    `dvc exp show` lists the experiment with focal_alpha 0.8.
 3. `dvc params diff` shows focal_alpha 0.75 -> 0.8 and nothing else; `dvc metrics diff`
    reports changed metrics of the transfer stages only.
 4. After going back to the baseline, changing `preprocess.stride` (a key synthesize does not
-   read) reruns preprocess, stage1, stage2, evaluate and crossval, not download, detect,
+   read) reruns preprocess, stage1, stage2, evaluate, crossval and card, not download, detect,
    synthesize or pretrain.
 
 One test builds the pipeline once and walks through the steps in order; on failure the full
@@ -58,7 +58,7 @@ TINY_PARAMS: dict[str, Any] = {
 }
 MIRROR_SECONDS = 60  # six 10-s windows per record
 
-TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval"]
+TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval", "card"]
 TRANSFER_METRICS = {
     "metrics/stage1.json",
     "metrics/stage2.json",
@@ -172,6 +172,8 @@ def _walk_through(p: DvcProject) -> None:
         "data/mitbih_processed/test_ecg.pt",
         "models/deep_focal_model.pt",
         "models/mitbih_transfer/stage2/best_model.pt",
+        "models/final/model.pt",
+        "models/final/MODEL_CARD.md",
         *sorted(TRANSFER_METRICS | UPSTREAM_METRICS),
         "dvc.lock",
     ):

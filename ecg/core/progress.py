@@ -53,6 +53,6 @@ def progress(
     return _Lines(items, desc, unit, total, lines)
 
 
-def log(message: str) -> None:
-    """Print a line without breaking a bar that is on screen."""
-    tqdm.write(message)
+def log(message: str, *, error: bool = False) -> None:
+    """Print a line (an `error` to stderr) without breaking a bar that is on screen."""
+    tqdm.write(message, file=sys.stderr if error else sys.stdout)

@@ -1,0 +1,111 @@
+"""A trained model as a TorchScript module: `torch.jit.load(path)(x)` -> probability of
+Arrhythmia per window [B], the ensemble's mean, in plain torch ops.
+
+The training kernel (`ecg.models.lif.LeakyScan`) is a custom autograd function, which
+TorchScript cannot save; the spiking networks are therefore rebuilt here as the same
+recurrence written step by step, U[t] = beta U[t-1] + I[t] - U_thr S[t-1], S[t] = U[t] > U_thr,
+in the kernel's order of operations. Non-spiking models are traced as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+from ecg.core.errors import ECGError
+from ecg.core.storage import atomic_path
+from ecg.models.ensemble import MeanEnsemble
+from ecg.models.spiking import SpikingNetwork
+
+
+class ScriptedMember(nn.Module):
+    """One spiking network's layers in eval mode; `forward` -> logits [B, classes]."""
+
+    def __init__(self, model: SpikingNetwork) -> None:
+        super().__init__()
+        self.fcs = nn.ModuleList([copy.deepcopy(fc) for fc in model.fcs])
+        # the kernel's constants: snnTorch keeps beta as a float32 buffer (0.9 -> 0.8999999762)
+        self.beta = float(model.lifs[0].beta.clamp(0, 1))
+        self.threshold = float(model.lifs[0].threshold)
+
+    def forward(self, seq: Tensor, constant: bool, steps: int) -> Tensor:
+        # seq: [T, B, F] per-step input, or [B, F] the same at every step (`constant`).
+        h = seq
+        mem_out = seq
+        first = True
+        for fc in self.fcs:
+            current = fc(h)
+            if first and constant:
+                current = current.unsqueeze(0).expand(steps, current.shape[0], current.shape[1])
+            first = False
+            mem = torch.zeros_like(current[0])
+            spk = torch.zeros_like(current[0])
+            spikes = []
+            mems = []
+            for t in range(current.shape[0]):
+                mem = mem * self.beta + current[t] - spk * self.threshold
+                spk = (mem > self.threshold).to(mem.dtype)
+                spikes.append(spk)
+                mems.append(mem)
+            h = torch.stack(spikes)
+            mem_out = torch.stack(mems)
+        return mem_out.mean(0)
+
+
+class ScriptedSNNEnsemble(nn.Module):
+    """Input as the model reads it ([B, T * F] beat layout, or [B, N] windows)."""
+
+    def __init__(self, ensemble: MeanEnsemble) -> None:
+        super().__init__()
+        first = ensemble.members[0]
+        if getattr(first, "encoding", "direct") == "rate":
+            raise ECGError("TorchScript export: rate encoding is random; export a direct one")
+        self.members = nn.ModuleList([ScriptedMember(m) for m in ensemble.members])
+        self.constant = first.input_kind != "beats"
+        self.steps = int(first.num_steps)
+        self.step_features = int(getattr(first, "step_features", first.fcs[0].in_features))
+        self.dtype = first.fcs[0].weight.dtype
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.to(self.dtype)
+        if self.constant:
+            seq = x
+        else:
+            seq = x.reshape(x.shape[0], self.steps, self.step_features).transpose(0, 1)
+        total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        for member in self.members:
+            total = total + torch.softmax(member(seq, self.constant, self.steps), 1)[:, 1]
+        return total / len(self.members)
+
+
+class _Scores(nn.Module):
+    def __init__(self, ensemble: MeanEnsemble) -> None:
+        super().__init__()
+        self.ensemble = ensemble
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.ensemble.score(x)
+
+
+def to_torchscript(ensemble: MeanEnsemble, example: Tensor) -> torch.jit.ScriptModule:
+    """The ensemble's scores as a TorchScript module (`example`: one batch of its input)."""
+    ensemble = ensemble.eval()
+    # torch 2.13 deprecates torch.jit in favour of torch.export, but TorchScript is still what
+    # C++ and mobile runtimes load (`torch.jit.load`): asked for, so not warned about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if isinstance(ensemble.members[0], SpikingNetwork):
+            return torch.jit.script(ScriptedSNNEnsemble(ensemble).eval())
+        with torch.no_grad():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return torch.jit.trace(_Scores(ensemble), example)
+
+
+def save_torchscript(module: torch.jit.ScriptModule, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(module, str(tmp))

@@ -1,0 +1,67 @@
+"""The deployable model: an ensemble checkpoint with its decision threshold and the input
+it was trained on (`models/final/model.pt`, written by the crossval stage)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ecg.core.config import from_mapping
+from ecg.core.errors import ECGError
+from ecg.models.checkpoint import load_scorer
+from ecg.models.ensemble import MeanEnsemble
+
+DEFAULT_MODEL = Path("models/final/model.pt")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    lead: str  # the lead the model was trained on (MIT-BIH's MLII)
+    fs: float  # Hz: every recording is resampled to this rate
+    window: int  # samples at `fs` per scored window
+    stride: int  # samples at `fs` between window starts
+    bandpass_hz: list[float]  # [low, high] zero-phase Butterworth band-pass
+    notch_hz: float  # mains notch (0: none)
+    sqi_threshold: float  # training kept only windows at or above this signal quality
+
+
+@dataclass
+class DeployedModel:
+    scorer: MeanEnsemble  # members in eval mode
+    threshold: float  # probability at or above which a window is flagged
+    input: InputSpec
+    path: str
+    meta: dict[str, Any] = field(default_factory=dict)  # training subjects, CV figures, ...
+
+    @property
+    def arch(self) -> str:
+        return self.scorer.arch
+
+    @torch.no_grad()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Probability of Arrhythmia per row of model input `[B]`."""
+        return self.scorer.score(x)
+
+
+def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> DeployedModel:
+    """Load a deployable checkpoint (tensors and plain values only); `ECGError` naming the
+    file when it is missing, unsafe, or lacks a threshold or input description."""
+    name = os.fspath(path)
+    scorer, meta = load_scorer(name)
+    missing = [k for k in ("threshold", "input") if k not in meta]
+    if missing:
+        raise ECGError(
+            f"{name}: not a deployable model (no {' or '.join(missing)}): use the pipeline's "
+            f"{DEFAULT_MODEL} (dvc repro)"
+        )
+    spec = from_mapping(InputSpec, dict(meta["input"]), source=f"{name}: bad input entry")
+    threshold = float(meta["threshold"])
+    if not 0.0 <= threshold <= 1.0:
+        raise ECGError(f"{name}: threshold must be a probability, got {threshold}")
+    scorer.eval()
+    meta = {k: v for k, v in meta.items() if k not in ("threshold", "input", "config")}
+    return DeployedModel(scorer, threshold, spec, name, meta)

@@ -1,0 +1,50 @@
+"""Small deployable checkpoints for tests: an ensemble of untrained models (weights scaled
+up so that their neurons spike), with a threshold and the pipeline's input description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ecg.core.storage import save_torch
+from ecg.models.checkpoint import ensemble_payload, model_payload
+from ecg.models.configs import CONFIGS
+from ecg.models.registry import model_class
+
+INPUT = {
+    "lead": "MLII",
+    "fs": 250,
+    "window": 2500,
+    "stride": 2500,
+    "bandpass_hz": [0.5, 40.0],
+    "notch_hz": 60.0,
+    "sqi_threshold": 0.7,
+}
+
+
+def untrained_members(arch: str = "beat", *, members: int = 2, seed: int = 0, gain: float = 4.0):
+    torch.manual_seed(seed)
+    config = CONFIGS[arch](**({"input_size": 2500, "num_steps": 20} if arch == "deep" else {}))
+    models = []
+    for _ in range(members):
+        model = model_class(arch)(config)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(gain)
+        models.append(model.eval())
+    return models
+
+
+def write_deployable(
+    path: str | Path, *, arch: str = "beat", members: int = 2, threshold: float = 0.5, seed=0
+) -> Path:
+    payload = ensemble_payload(
+        [model_payload(m) for m in untrained_members(arch, members=members, seed=seed)],
+        threshold=threshold,
+        threshold_rule="test",
+        input=dict(INPUT),
+        train_subjects=["100"],
+    )
+    save_torch(payload, path)
+    return Path(path)

@@ -1,0 +1,109 @@
+"""`ecg-snn predict` as a user runs it: a WFDB record at 250 Hz with lead II and no
+annotations, an EDF and a CSV; outputs read back with wfdb; one-line errors, no partial
+outputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+from ecg.cli.main import main
+from ecg.inference import load_model, score_record
+from tests.deployable import write_deployable
+from tests.test_inference import ecg_at, write_edf
+from tests.wfdb_records import write_record
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ecg.cli.main", *args], capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory) -> Path:
+    """60 s at 250 Hz, leads II and V1, no .atr."""
+    x = ecg_at(250, 60)
+    base = write_record(tmp_path_factory.mktemp("rec"), "pt7", seconds=60, fs=250,
+                        sig_names=("II", "V1"), p_signal=np.stack([x, 0.5 * x], 1))  # fmt: skip
+    base.with_suffix(".atr").unlink()
+    return base
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory, record) -> Path:
+    """A model whose threshold flags some of `record`'s windows and not others."""
+    folder = tmp_path_factory.mktemp("model")
+    probe = load_model(write_deployable(folder / "probe.pt"))
+    x = wfdb.rdrecord(str(record), channels=[0]).p_signal[:, 0]
+    p = np.sort(score_record(x, 250, probe).probability)
+    return write_deployable(folder / "model.pt", threshold=float((p[2] + p[3]) / 2))
+
+
+def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_path, tmp_path):
+    assert main(["predict", str(record), "--model", str(model_path), "--lead", "II",
+                 "--out", str(tmp_path)]) == 0  # fmt: skip
+    lines = (tmp_path / "pt7_windows.csv").read_text().splitlines()
+    assert lines[0] == "start_s,end_s,probability,flag,sqi,beats,heart_rate"
+    rows = [dict(zip(lines[0].split(","), r.split(","), strict=True)) for r in lines[1:]]
+    assert [float(r["start_s"]) for r in rows] == [0, 10, 20, 30, 40, 50]
+    flagged = [float(r["start_s"]) for r in rows if r["flag"] == "1"]
+    assert 0 < len(flagged) < len(rows)
+    ann = wfdb.rdann(str(tmp_path / "pt7"), "snn")
+    assert ann.fs == 250
+    np.testing.assert_array_equal(ann.sample, np.array(flagged) * 250)
+    assert all(note.startswith("ARR p=") for note in ann.aux_note)
+    assert (tmp_path / "pt7.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*")), "temporary files left behind"
+
+
+def test_predict_edf_and_csv_with_json(model_path, tmp_path, capsys):
+    x = ecg_at(500, 30)
+    edf = write_edf(tmp_path / "holter.edf", {"ECG": x}, 500)
+    csv = tmp_path / "strip.csv"
+    csv.write_text("lead_I,lead_II\n" + "".join(f"{-v},{v}\n" for v in ecg_at(200, 25)))
+    out = str(tmp_path / "out")
+    code = main(["predict", str(edf), str(csv), "--lead", "lead_II", "--fs", "200",
+                 "--model", str(model_path), "--out", out, "--json", "--no-plot"])  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    # the EDF has no lead_II: one failure, the CSV still scored, exit 2
+    assert code == 2
+    first, second = doc["records"]
+    assert "no lead 'lead_II' (channels: ECG)" in first["error"]
+    assert (second["name"], second["windows"], second["fs"]) == ("strip", 2, 200.0)
+    assert (tmp_path / "out" / "strip_windows.csv").is_file()
+    assert not (tmp_path / "out" / "holter_windows.csv").exists()
+    assert main(["predict", str(edf), "--fs", "500", "--model", str(model_path),
+                 "--out", str(tmp_path / "out"), "--no-plot"]) == 0  # fmt: skip
+    assert len(wfdb.rdann(str(tmp_path / "out" / "holter"), "snn").sample) >= 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nowhere.pt"], "nowhere.pt: model file not found"),
+        (["--lead", "V9"], r"no lead 'V9' \(channels: II, V1\)"),
+        (["--fs", "-5"], "--fs: must be a positive rate"),
+    ],
+)
+def test_predict_errors_are_one_line(record, model_path, tmp_path, args, message):
+    argv = ["predict", str(record), "--model", str(model_path), "--out", str(tmp_path / "o")]
+    result = run_cli(*argv, *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert __import__("re").search(message, result.stderr), result.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_the_console_script_is_installed():
+    exe = shutil.which("ecg-snn")
+    assert exe, "pip install -e . installs ecg-snn"
+    result = subprocess.run([exe, "predict", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--lead" in result.stdout

@@ -58,6 +58,7 @@ def process_records(
 ) -> list[RecordWindows]:
     """Window every record, records in parallel (`ecg.core.parallel`), results in record
     order; a record without the lead is skipped unless asked for by name."""
+    MITDB(raw_dir).require_lead(record_ids, cfg.lead)
     args = (str(raw_dir), cfg, beats, explicit)
     results = parallel_map(_windows_of, record_ids, initializer=_init, initargs=args)
     out = []

@@ -25,6 +25,7 @@ def detect_records(
     t0 = time.perf_counter()
     beats: dict[str, torch.Tensor] = {}
     record_ids = [r for r in MITDB.RECORDS if r not in set(cfg.exclude_records)]
+    MITDB(raw_dir).require_lead(record_ids, cfg.lead)
     with progress(record_ids, desc="detect", unit="record", lines=True) as ids:
         for record in MITDB(raw_dir).read_many(ids, lead=cfg.lead):
             signal = resample(record.signal, record.fs, cfg.fs)

@@ -8,7 +8,8 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ecg.data.record import MissingLead, Record, read_wfdb_lead, require_file
+from ecg.core.errors import ECGError
+from ecg.data.record import MissingLead, Record, read_header, read_wfdb_lead, require_file
 
 
 class MITDB:
@@ -59,6 +60,19 @@ class MITDB:
             if explicit:
                 raise
             return f"{err}: skipped"
+
+    def require_lead(self, record_ids: Iterable[str], lead: str) -> None:
+        """`ECGError` when not one of the records has `lead` (from the headers alone), so a
+        misspelt lead is one error, not a warning per skipped record."""
+        ids = list(record_ids)
+        for record_id in ids:
+            if lead in read_header(self.directory / record_id).sig_name:
+                return
+        if ids:
+            channels = ", ".join(read_header(self.directory / ids[0]).sig_name)
+            raise ECGError(
+                f"{self.directory}: no record has a {lead} lead (record {ids[0]}: {channels})"
+            )
 
     def read_many(
         self, record_ids: Iterable[str], *, lead: str = "MLII", explicit: bool = False

@@ -1,0 +1,164 @@
+"""The bad inputs a new user tried (issue: "hardened against bad input"): each ends in one
+line naming the key or file and what is wrong, a non-zero exit, and no half-written output.
+
+Parameter checks run through `load_params`, as every stage does; the rest drive the stage
+modules as subprocesses, as `dvc repro` does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ecg.core.errors import ECGError
+from ecg.data.files import save_mitbih
+from ecg.params import load_params
+from tests.conftest import ROOT
+from tests.test_training import cli_project, run_train, toy_data  # noqa: F401  (fixture)
+
+BAD_PARAMS = [
+    ("preprocess.split_fractions", [-0.1, 0.6, 0.5], "three positive fractions"),
+    ("preprocess.exclude_records", ["999"], "mitdb record ids, got ['999']"),
+    ("crossval.models", [], "a non-empty list"),
+    ("preprocess.notch_hz", 125, "between 0 and fs/2 = 125 Hz"),
+    ("preprocess.bandpass_hz", [0.5], "two frequencies"),
+    ("pretrain.weight_decay", -1, ">= 0"),
+    ("pretrain.batch_size", 0, "a positive integer"),
+    ("dropout", 1.0, "in [0, 1)"),
+    ("synthesize.n_train", 0, "at least 2 windows"),
+    ("crossval.folds", 1, ">= 2"),
+    ("preprocess.fs", 50, "at least 85 Hz"),
+    ("model.arch", "resnet", "deep or beat or beat_ann or logreg"),
+    ("crossval.selection", "best", "last"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD_PARAMS)
+def test_bad_params_name_the_key(key, value, message):
+    with pytest.raises(ECGError) as err:
+        load_params(ROOT / "params.yaml", {key: value})
+    text = str(err.value)
+    assert f"'{key}'" in text and message in text and "\n" not in text
+
+
+def run_stage(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ECG_WORKERS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def assert_one_line(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.slow
+def test_resume_refuses_corrupt_other_model_and_other_flags(cli_project):  # noqa: F811
+    args = ("--stage", "1", "--pretrained_model", "pretrained.pt")
+    assert run_train(cli_project, *args, "--num_epochs", "2").returncode == 0
+    last = cli_project / "out/stage1/last.pt"
+    assert last.is_file()
+    # other flags than the run being resumed: refused, naming what differs
+    r = run_train(cli_project, *args, "--num_epochs", "2", "--learning_rate", "0.5", "--resume")
+    assert_one_line(r, "last.pt", "learning_rate", "resume with the same settings")
+    good = last.read_bytes()
+    last.write_bytes(good[: len(good) // 2])  # corrupt (truncated)
+    assert_one_line(run_train(cli_project, *args, "--num_epochs", "2", "--resume"), "last.pt")
+    torch.save({"config": {"arch": "beat"}, "model_state_dict": {}}, last)  # other model
+    assert_one_line(run_train(cli_project, *args, "--num_epochs", "2", "--resume"), "last.pt")
+
+
+@pytest.mark.slow
+def test_direct_run_writes_metrics_beside_its_output_dir(cli_project):  # noqa: F811
+    cmd = ["--params", "params.yaml", "--data_dir", "data", "--output_dir", "x", "--stage", "1"]
+    r = run_stage(cli_project, "stages.train", *cmd, "--pretrained_model", "pretrained.pt")
+    assert r.returncode == 0, r.stderr
+    assert (cli_project / "x/metrics/stage1.json").is_file()
+    assert not (cli_project / "metrics").exists()
+
+
+@pytest.mark.slow
+def test_read_only_output_dir_is_one_line_and_keeps_earlier_outputs(cli_project):  # noqa: F811
+    if os.geteuid() == 0:
+        pytest.skip("root ignores file permissions")
+    args = ("--stage", "1", "--pretrained_model", "pretrained.pt")
+    assert run_train(cli_project, *args).returncode == 0
+    before = (cli_project / "out/stage1/best_model.pt").read_bytes()
+    (cli_project / "out/stage1").chmod(0o555)
+    try:
+        assert_one_line(run_train(cli_project, *args), "cannot write")
+    finally:
+        (cli_project / "out/stage1").chmod(0o755)
+    assert (cli_project / "out/stage1/best_model.pt").read_bytes() == before
+
+
+def test_a_full_disk_or_read_only_location_is_one_line(monkeypatch, tmp_path):
+    import errno
+
+    from ecg.core.storage import write_json
+
+    (tmp_path / "m.json").write_text("{}")
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(ECGError, match="m.json: cannot write .no space left on the device."):
+        write_json({"a": 1}, tmp_path / "m.json")
+    assert (tmp_path / "m.json").read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"], "temporary file left behind"
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_a_model_trained_on_the_test_subjects(cli_project):  # noqa: F811
+    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "pretrained.pt")
+    assert r.returncode == 0, r.stderr
+    best = cli_project / "out/stage1/best_model.pt"
+    ckpt = torch.load(best, weights_only=True)
+    d = toy_data(16, 3)
+    subject = ckpt["train_subjects"][0]
+    save_mitbih(
+        cli_project / "data/test_ecg.pt",
+        signals=d.signals,
+        labels=d.labels,
+        patient_ids=[subject] * 16,
+        record_ids=[subject] * 16,
+        start_samples=np.zeros(16),
+        segment_confidence=np.ones(16),
+        sqi_scores=np.ones(16),
+    )
+    r = run_stage(cli_project, "stages.evaluate", "--params", "params.yaml", "--data_dir",
+                  "data", "--model", str(best), "--results", "ev/results.json",
+                  "--metrics_dir", "ev")  # fmt: skip
+    assert_one_line(r, "was trained on test subjects", subject)
+    assert not (cli_project / "ev").exists()
+
+
+def test_an_unknown_lead_is_one_line_without_warnings(tmp_path):
+    from tests.wfdb_records import write_mirror
+
+    mirror = write_mirror(tmp_path / "mitdb", seconds=30)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["preprocess"]["lead"] = "V9"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    r = run_stage(ROOT, "stages.detect", "--params", str(tmp_path / "params.yaml"),
+                  "--raw_dir", str(mirror), "--out", str(tmp_path / "b.pt"),
+                  "--metrics", str(tmp_path / "d.json"))  # fmt: skip
+    assert_one_line(r, "V9")
+    assert not (tmp_path / "b.pt").exists()

@@ -180,6 +180,16 @@ def _gap_activity(x: np.ndarray, beats: np.ndarray, s: _Scale) -> np.ndarray:
     return out
 
 
+def dominant_beat(x: np.ndarray, beats: np.ndarray, fs: float) -> np.ndarray | None:
+    """The running dominant beat T of `x` (mean-centred, -0.25 .. +0.40 s), or None."""
+    s = _Scale(fs)
+    beats = np.sort(np.asarray(beats, dtype=np.int64))
+    rr = np.diff(beats) / s.fs
+    med = float(np.median(rr)) if len(rr) else np.nan
+    signal = _Signal(np.asarray(x, dtype=np.float64), s.pre + s.post + 2 * s.align + 1)
+    return _template(signal, beats, np.r_[np.nan, rr], np.r_[rr, np.nan], med, s)
+
+
 def window_context(
     x: np.ndarray, beats: np.ndarray, w0: int, fs: float, *, max_beats: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,7 @@ def test_ensemble_members_are_the_same_on_one_or_two_workers(monkeypatch):
     rows = np.arange(len(data))
     jobs = plan("logreg", data, rows[40:], rows[:40], inner_folds=2, seed=1, tag="f")
     jobs += plan("gbm", data, rows[40:], rows[:40], inner_folds=2, seed=1, tag="f")
+    view, expected = data.labels.numpy(), data.labels.numpy().copy()  # held across the runs
     out = {}
     for workers in ("1", "2"):
         monkeypatch.setenv("ECG_WORKERS", workers)
@@ -52,3 +53,5 @@ def test_ensemble_members_are_the_same_on_one_or_two_workers(monkeypatch):
         np.testing.assert_array_equal(val1, val2)
         np.testing.assert_array_equal(test1, test2)
     assert out["1"][0][2].std() > 0  # the members learned something
+    # the caller's numpy view of its tensors still reads its data after the workers ran
+    np.testing.assert_array_equal(view, expected)

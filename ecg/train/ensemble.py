@@ -158,5 +158,15 @@ def run_jobs(
     """(member, inner-fold scores, test scores) of every job, in the order of `jobs`."""
     workers = worker_count()
     log(f"crossval: {len(jobs)} members to train on {workers} worker(s)")
+    if workers > 1:
+        # Sending tensors to spawned workers moves their storage into shared memory, in
+        # place: a numpy view the caller holds (`labels = data.labels.numpy()`) would then
+        # read freed memory. The workers get a copy; the caller's tensors stay where they are.
+        data = ECGDataset(
+            data.signals.clone(),
+            data.labels.clone(),
+            patient_ids=data.patient_ids,
+            record_ids=data.record_ids,
+        )
     args = (data, recipes, None if live_root is None else str(live_root))
     return parallel_map(_run, jobs, initializer=_init, initargs=args, workers=workers)

@@ -20,7 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `predict a --lead II b`: argparse leaves `b` over once options split the records.
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command == "predict" and not any(r.startswith("-") for r in rest):
+        args.records += rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.run(args)
 
 

@@ -51,6 +51,10 @@ def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> DeployedModel:
     """Load a deployable checkpoint (tensors and plain values only); `ECGError` naming the
     file when it is missing, unsafe, or lacks a threshold or input description."""
     name = os.fspath(path)
+    if not Path(name).is_file():
+        raise ECGError(
+            f"{name}: model file not found (`dvc repro` trains it; or pass --model PATH)"
+        )
     scorer, meta = load_scorer(name)
     missing = [k for k in ("threshold", "input") if k not in meta]
     if missing:

@@ -2,9 +2,10 @@
 half-written file and an earlier one intact):
 
     <name>_windows.csv   one row per scored window (`ecg.inference.scoring.COLUMNS`)
-    <name>.snn           WFDB annotations: one comment annotation ('"') at the start of each
-                         flagged window, aux note "ARR p=<probability>" (read with
-                         `wfdb.rdann(path, "snn")`), at the recording's own sampling rate
+    <name>.snn           WFDB rhythm annotations ('+'), at the recording's own sampling rate
+                         (read with `wfdb.rdann(path, "snn")`): "(ARR" where a run of
+                         flagged windows starts, "(N" (the model's Normal class) where a
+                         run of unflagged windows starts, the first window included
     <name>.png           the recording with flagged windows shaded, and the window scores
 """
 
@@ -22,6 +23,7 @@ from ecg.inference.recording import Recording
 from ecg.inference.scoring import COLUMNS, RecordScores
 
 ANNOTATION_EXT = "snn"
+RHYTHM = {True: "(ARR", False: "(N"}
 _PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
 
 
@@ -43,25 +45,23 @@ def windows_csv(scores: RecordScores) -> str:
 def write_annotations(scores: RecordScores, recording: Recording, path: Path) -> None:
     import wfdb
 
-    flagged = np.flatnonzero(scores.flag)
-    samples = np.round(scores.start_s[flagged] * recording.fs).astype(np.int64)
-    notes = [f"ARR p={scores.probability[i]:.3f}" for i in flagged]
+    # Rhythm annotations, not comment notes: wfdb.rdann drops a note at sample 0.
+    flag = scores.flag.astype(bool)
+    changes = np.flatnonzero(np.r_[True, flag[1:] != flag[:-1]])
+    samples = np.round(scores.start_s[changes] * recording.fs).astype(np.int64)
+    notes = [RHYTHM[bool(flag[i])] for i in changes]
     try:
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".annotations.") as tmp:
-            if len(samples):
-                wfdb.wrann(
-                    path.stem,
-                    ANNOTATION_EXT,
-                    samples,
-                    symbol=['"'] * len(samples),
-                    aux_note=notes,
-                    fs=recording.fs,
-                    write_dir=tmp,
-                )
-                os.replace(Path(tmp) / path.name, path)
-            else:  # wrann refuses an empty file; an empty annotation list is two zero bytes
-                with atomic_path(path) as f:
-                    f.write_bytes(b"\x00\x00")
+            wfdb.wrann(
+                path.stem,
+                ANNOTATION_EXT,
+                samples,
+                symbol=["+"] * len(samples),
+                aux_note=notes,
+                fs=recording.fs,
+                write_dir=tmp,
+            )
+            os.replace(Path(tmp) / path.name, path)
     except OSError as err:
         raise ECGError(f"{path}: cannot write ({err.strerror})") from None
 
@@ -97,8 +97,7 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path) -> None:
         f"{recording.name}: {flagged} of {len(scores.flag)} windows flagged "
         f"(red; grey: signal quality below {scores.sqi_threshold:g})"
     )
-    centres = (scores.start_s + scores.end_s) / 2
-    axp.step(centres, scores.probability, where="mid", color="tab:blue", lw=1)
+    axp.hlines(scores.probability, scores.start_s, scores.end_s, color="tab:blue", lw=1.5)
     axp.axhline(scores.threshold, color="tab:red", ls="--", lw=0.8)
     axp.set_ylim(0, 1)
     axp.set_ylabel("P(arrhythmia)")

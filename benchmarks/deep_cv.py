@@ -30,8 +30,7 @@ from ecg.core.progress import log
 from ecg.core.storage import write_json
 from ecg.data.files import ECGDataset, load_all_splits
 from ecg.data.mitdb import MITDB
-from ecg.eval.bootstrap import auroc_bootstrap
-from ecg.eval.metrics import auroc, binary_metrics
+from ecg.eval.cv_report import cv_summary
 from ecg.features.relative_view import record_relative_views
 from ecg.params import load_params
 from ecg.signal.record_windows import condition_record
@@ -64,40 +63,38 @@ def relative_dataset(data: ECGDataset, raw_dir: Path, beats_file: Path, params) 
 
 
 def cross_validate_view(data: ECGDataset, folds, recipe: Recipe, inner: int, params) -> dict:
+    """The crossval stage's figures (`ecg.eval.cv_report.cv_summary`) of one view."""
     subjects, labels = np.asarray(data.patient_ids), data.labels.numpy()
     everyone = np.arange(len(subjects))
-    sets = [(f, everyone[~np.isin(subjects, h)], everyone[np.isin(subjects, h)]) for f, h in
-            enumerate(folds)]  # fmt: skip
+    tests = [everyone[np.isin(subjects, held)] for held in folds]
     plans = [
-        plan("deep", data, tr, te, inner_folds=inner, seed=params.seed, tag=f"fold{f + 1}")
-        for f, tr, te in sets
-    ]
+        plan("deep", data, np.setdiff1d(everyone, te), te, inner_folds=inner, seed=params.seed,
+             tag=f"fold{f + 1}")
+        for f, te in enumerate(tests)
+    ]  # fmt: skip
     t0 = time.perf_counter()
     results = run_jobs([j for p in plans for j in p], data, {"deep": recipe}, log=log)
-    scores, thresholds, fold_auroc, start = np.full(len(labels), np.nan), [], [], 0
-    flags = np.zeros(len(labels), dtype=np.int64)
-    for p, (_, _, te) in zip(plans, sets, strict=True):
+    scores, fold_of, thresholds, start = (
+        np.full(len(labels), np.nan),
+        np.zeros(len(labels), int),
+        [],
+        0,
+    )
+    for f, (p, te) in enumerate(zip(plans, tests, strict=True)):
         ens = assemble(p, results[start : start + len(p)], labels,
                        sensitivity_target=params.transfer.sensitivity_target)  # fmt: skip
         start += len(p)
-        scores[te] = ens.test_scores
-        flags[te] = ens.test_scores >= ens.threshold
+        scores[te], fold_of[te] = ens.test_scores, f
         thresholds.append(ens.threshold)
-        fold_auroc.append(auroc(labels[te], ens.test_scores))
-    m = binary_metrics(labels, flags)
-    low, high = auroc_bootstrap(
-        labels, scores, list(subjects), n_boot=params.bootstrap.samples,
-        level=params.bootstrap.confidence_level, seed=params.seed,
+    unscored = int(np.isnan(scores).sum())
+    if unscored:
+        raise SystemExit(f"deep_cv: {unscored} windows have no held-out score")
+    summary = cv_summary(
+        labels, scores, fold_of, thresholds, list(subjects), bootstrap=params.bootstrap,
+        seed=params.seed, sensitivity_target=params.transfer.sensitivity_target,
+        specificity_target=params.transfer.specificity_target,
     )  # fmt: skip
-    return {
-        "pooled_auroc": auroc(labels, scores),
-        "pooled_auroc_ci": [low, high],
-        "pooled_sensitivity": m["sensitivity"],
-        "pooled_specificity": m["specificity"],
-        "per_fold_auroc": fold_auroc,
-        "thresholds": thresholds,
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
+    return summary | {"seconds": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ OTHER_RATES = (128, 250, 500)  # Hz: MIT-BIH's 360 Hz records resampled to these
 def phase_times(path: Path, model, repeats: int = 5) -> dict[str, float]:
     """Best-of-`repeats` seconds of each phase of scoring one record."""
     best: dict[str, float] = {}
-    for _ in range(repeats + 1):  # the first round warms caches up and is not counted
+    for round_ in range(repeats + 1):  # round 0 warms caches up and is not counted
         times = {}
         t0 = time.perf_counter()
         rec = read_recording(path, default_lead=model.input.lead)
@@ -69,7 +69,7 @@ def phase_times(path: Path, model, repeats: int = 5) -> dict[str, float]:
         sqi(cond.raw_windows, cond.fs)
         times["sqi"] = time.perf_counter() - t
         times["total"] = time.perf_counter() - t0
-        if _ and (not best or times["total"] < best["total"]):
+        if round_ and (not best or times["total"] < best["total"]):
             best = times
     t = time.perf_counter()
     score_record(rec.signal, rec.fs, model)

@@ -30,6 +30,8 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from ecg.cli.main import main as ecg_snn
+from ecg.core.cli import run_cli
+from ecg.core.errors import ECGError
 from ecg.core.storage import write_json
 from ecg.data.labels import label_windows
 from ecg.data.mitdb import MITDB
@@ -121,15 +123,17 @@ def rate_agreement(db: MITDB, records: list[str], model) -> dict[str, object]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/final/model.pt")
     parser.add_argument("--out", default="metrics/bench_predict.json")
-    parser.add_argument("--mitdb", default=os.environ.get("MITDB_DIR"))
+    parser.add_argument(
+        "--mitdb", default=os.environ.get("MITDB_DIR"), help="MIT-BIH mirror (default: $MITDB_DIR)"
+    )
     parser.add_argument("--quick", action="store_true", help="5 records for the rate check")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not args.mitdb:
-        raise SystemExit("set MITDB_DIR or --mitdb to the MIT-BIH mirror")
+        raise ECGError("no MIT-BIH mirror: pass --mitdb or set MITDB_DIR")
     model = load_model(args.model)
     db = MITDB(args.mitdb)
     records = [r for r in MITDB.RECORDS if r not in EXCLUDED]
@@ -150,4 +154,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

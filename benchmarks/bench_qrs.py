@@ -1,13 +1,14 @@
-"""Score `ecg.qrs.detect_qrs` on the 44 non-paced MIT-BIH records; write metrics/bench_qrs.json.
+"""Score `ecg.signal.qrs.detect_qrs` on the 44 non-paced MIT-BIH records (metrics/bench_qrs.json).
 
 Each record's MLII lead is run through the detector twice: at its native 360 Hz and after
-`ecg.preprocessing.resample` to 250 Hz (the rate the pipeline uses; detections are mapped back to
-360 Hz for scoring).  Detections are matched to the reference beat annotations with
+`ecg.signal.conditioning.resample` to 250 Hz (the rate the pipeline uses; detections are mapped
+back to 360 Hz for scoring).  Detections are matched to the reference beat annotations with
 `wfdb.processing.compare_annotations` at a 150 ms tolerance; the gross figures sum TP/FN/FP over
 records.  The whole record is scored, including the ventricular flutter episodes of record 207
 (between its `[` and `]` annotations), where the reference has no beats; as ANSI/AAMI EC57
 excludes those episodes from QRS scoring, the gross figures are also given without them.
-`--xqrs` times `wfdb.processing.xqrs_detect` on a few records beside this detector.
+`--xqrs` times `wfdb.processing.xqrs_detect` on a few records beside this detector. The mirror
+comes from --mitdb, else $MITDB_DIR; one of them is required.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import numpy as np
 from wfdb.processing import compare_annotations, xqrs_detect
 
 from benchmarks.machine import machine_info
+from ecg.core.cli import run_cli
+from ecg.core.errors import ECGError
 from ecg.core.storage import write_json
 from ecg.data.labels import AAMI_CLASSES
 from ecg.data.mitdb import MITDB
@@ -179,20 +182,22 @@ def detector_line(name: str, r: dict) -> str:
     return f"{name} Se {fmt(r['sensitivity'])} +P {fmt(r['ppv'])} {r['seconds']:.2f} s"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--mitdb", default=os.environ.get("MITDB_DIR", "/work/shared/physionet/mitdb")
+        "--mitdb", default=os.environ.get("MITDB_DIR"), help="MIT-BIH mirror (default: $MITDB_DIR)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "metrics" / "bench_qrs.json")
     parser.add_argument("--records", nargs="*", default=EVAL_RECORDS, help="subset (default: 44)")
     parser.add_argument("--xqrs", action="store_true", help=f"also time xqrs on {XQRS_RECORDS}")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if not args.mitdb:
+        raise ECGError("no MIT-BIH mirror: pass --mitdb or set MITDB_DIR")
 
     records = [load_case(args.mitdb, rid) for rid in args.records]
 
     result = {
-        "detector": "ecg.qrs.detect_qrs (defaults)",
+        "detector": "ecg.signal.qrs.detect_qrs (defaults)",
         "records": [r.record_id for r in records],
         "tolerance_s": TOLERANCE_S,
         "target": {"sensitivity": TARGET, "ppv": TARGET},
@@ -217,4 +222,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -11,8 +11,8 @@
    the noise circularly shifted by its own offset. Scored on the windows that are free of
    annotated noise in the clean record.
 
-Takes the mirror from --mitdb, else $MITDB_DIR, else ../shared/physionet/mitdb relative to
-the repository root; NSTDB from --nstdb, else $NSTDB_DIR, else <mitdb>/../nstdb-noise.
+Takes the mirror from --mitdb, else $MITDB_DIR (one of them is required); NSTDB from
+--nstdb, else $NSTDB_DIR, else <mitdb>/../nstdb-noise.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
+from ecg.core.cli import run_cli
+from ecg.core.errors import ECGError
 from ecg.core.storage import write_json
 from ecg.data.nstdb import NOISE_RECORDS, load_nstdb_noise
 from ecg.signal import sqi as sqi_module
@@ -123,16 +125,17 @@ def summary(scores: np.ndarray, threshold: float) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--mitdb",
-        default=os.environ.get("MITDB_DIR") or str(ROOT.parent / "shared" / "physionet" / "mitdb"),
+        "--mitdb", default=os.environ.get("MITDB_DIR"), help="MIT-BIH mirror (default: $MITDB_DIR)"
     )
     parser.add_argument("--nstdb", default=os.environ.get("NSTDB_DIR"))
     parser.add_argument("--threshold", type=float, default=sqi_module.THRESHOLD)
     parser.add_argument("--out", default=str(ROOT / "metrics" / "sqi_noise.json"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if not args.mitdb:
+        raise ECGError("no MIT-BIH mirror: pass --mitdb or set MITDB_DIR")
     mitdb = Path(args.mitdb)
     nstdb = Path(args.nstdb) if args.nstdb else mitdb.parent / "nstdb-noise"
     thr = args.threshold
@@ -249,4 +252,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,4 +1,4 @@
-"""Time `ecg.synthetic.generate(10000, seed=0)` once; write metrics/bench_synthetic.json."""
+"""Time `ecg.data.synthetic.generate(10000, seed=0)` once; write metrics/bench_synthetic.json."""
 
 from __future__ import annotations
 

@@ -15,14 +15,16 @@ from pathlib import Path
 import torch
 
 from benchmarks.machine import machine_info
+from ecg.core.params_file import ParamsFile
 from ecg.core.storage import write_json
+from ecg.data.config import PreprocessConfig
 from ecg.data.files import ECGDataset
 from ecg.data.synthetic import generate
 from ecg.eval.metrics import auroc
 from ecg.eval.scoring import predict, scores_from_logits
 from ecg.models.deep_snn import DeepSNN
-from ecg.params import load_params
-from ecg.train.config import FitConfig
+from ecg.params import model_config
+from ecg.train.config import FitConfig, PretrainConfig
 from ecg.train.loop import fit
 
 
@@ -31,10 +33,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--n_train", type=int, default=4000)
     parser.add_argument("--n_val", type=int, default=1000)
+    parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", default="metrics/encoding_comparison.json")
     args = parser.parse_args()
-    params = load_params()
-    pre, pt = params.preprocess, params.pretrain
+    params = ParamsFile(args.params)
+    pre = params.group("preprocess", PreprocessConfig)
+    pt = params.group("pretrain", PretrainConfig)
+    config = model_config(params, "deep", dropout=pt.dropout)
+    cfg = FitConfig.pretraining(dataclasses.replace(pt, num_epochs=args.epochs))
     train = ECGDataset(
         *map(torch.from_numpy, generate(args.n_train, seed=1, fs=pre.fs, window=pre.window))
     )
@@ -44,17 +50,21 @@ def main() -> None:
     results = {}
     for encoding in ("direct", "rate"):
         torch.manual_seed(0)
-        config = params.model_config("deep", dropout=pt.dropout)
         model = DeepSNN(dataclasses.replace(config, encoding=encoding))
-        cfg = FitConfig.for_pretraining(dataclasses.replace(pt, num_epochs=args.epochs), seed=0)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             result = fit(
-                model, train, val, cfg, device=torch.device("cpu"), best_path=Path(tmp) / "best.pt"
+                model,
+                train,
+                val,
+                cfg,
+                seed=0,
+                device=torch.device("cpu"),
+                best_path=Path(tmp) / "best.pt",
             )
         seconds = time.perf_counter() - t0
         scores = scores_from_logits(
-            predict(model, val.signals, batch_size=256, device=torch.device("cpu"))
+            predict(model, val.inputs, batch_size=256, device=torch.device("cpu"))
         )
         results[encoding] = {
             "val_auroc": auroc(val.labels.numpy(), scores),

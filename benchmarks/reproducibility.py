@@ -1,11 +1,12 @@
-"""Do the headline figures move with the machine? The main pipeline's training stages
-(pretrain -> stage1 -> stage2 -> evaluate) and the cross-validation, rerun from the
-pipeline's data under settings that stand in for other machines, compared to tolerance.
+"""Do the headline figures move with the machine? The pipeline's training stages (pretrain ->
+stage1 -> stage2 -> evaluate), rerun from the pipeline's data under settings that stand in for
+other machines, compared to tolerance.
 
-    python -m benchmarks.reproducibility [--skip_crossval] [--out metrics/reproducibility.json]
+    python -m benchmarks.reproducibility [--settings ...] [--out metrics/reproducibility.json]
 
-Settings, each a fresh process tree writing into a temporary folder (the pipeline's outputs
-are not touched):
+Settings, each a fresh process tree run in a temporary folder that links the pipeline's data
+(`data/synthetic`, `data/synthetic_beats`, `data/mitbih_processed`) and writes its own
+models/ and metrics/ (the pipeline's outputs are not touched):
 
 - `threads2`: 2 OpenMP/MKL threads and 2 worker processes (this machine's default);
 - `threads1`: 1 thread and 1 worker process, as on a 1-core runner;
@@ -16,6 +17,10 @@ are not touched):
 - `pinned_avx2`: a narrower pin (ATen's AVX2 kernels, MKL's AVX2 reproducibility branch),
   identical only among CPUs with AVX2; timed, as the faster alternative.
 
+Figures compared: every model of `crossval.models` in metrics/cv.json, its pooled
+cross-validated AUROC, sensitivity and specificity and its DS1 -> DS2 ones, and the final
+model's threshold; `same_scores` says whether every held-out window's score
+(metrics/cv_scores.csv) is the same. Stage times come from each run's metrics/timings.
 Tolerance (README): AUROC within 0.005, sensitivity and specificity within 0.01. Needs the
 pipeline's data (`dvc repro synthesize preprocess`).
 """
@@ -23,17 +28,22 @@ pipeline's data (`dvc repro synthesize preprocess`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks.machine import machine_info
+from ecg.core.cli import run_cli
+from ecg.core.errors import ECGError
 from ecg.core.storage import write_json
 
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ("synthetic", "synthetic_beats", "mitbih_processed")  # under data/, read only
+STAGES = ("pretrain", "stage1", "stage2", "evaluate")
 TOLERANCE = {"auroc": 0.005, "sensitivity": 0.01, "specificity": 0.01}
 BASE = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "ECG_WORKERS": "2"}
 SETTINGS = {
@@ -45,77 +55,91 @@ SETTINGS = {
 }
 
 
-def run(module: str, env: dict[str, str], *args: str) -> float:
-    t0 = time.perf_counter()
+def workspace(tmp: Path, data_dir: Path) -> None:
+    """`tmp/data/<name>` links to the pipeline's data; everything else is written in `tmp`."""
+    (tmp / "data").mkdir()
+    for name in DATA:
+        (tmp / "data" / name).symlink_to(data_dir / name, target_is_directory=True)
+
+
+def run_stage(stage: str, env: dict[str, str], cwd: Path, params: Path) -> None:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env={**os.environ, **env},
+        [sys.executable, "-m", f"stages.{stage}", "--params", str(params)],
+        cwd=cwd,
+        env={**os.environ, **env, "PYTHONPATH": path},
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return time.perf_counter() - t0
 
 
-def pipeline(env: dict[str, str], out: Path, crossval: bool) -> dict:
-    seconds = {}
-    seconds["pretrain"] = run(
-        "stages.pretrain", env, "--output", str(out / "pre.pt"),
-        "--metrics", str(out / "pretrain.json"), "--live_dir", str(out / "live/pre"),
-    )  # fmt: skip
-    seconds["stages_1_2"] = run(
-        "stages.train", env, "--stage", "both", "--pretrained_model", str(out / "pre.pt"),
-        "--output_dir", str(out / "transfer"), "--metrics_dir", str(out / "m"),
-    )  # fmt: skip
-    seconds["evaluate"] = run(
-        "stages.evaluate", env, "--model", str(out / "transfer/stage2/best_model.pt"),
-        "--results", str(out / "results.json"), "--metrics_dir", str(out / "m"),
-    )  # fmt: skip
-    test = json.loads((out / "m/test.json").read_text())
-    figures = {f"test.{k}": test[k] for k in ("auroc", "sensitivity", "specificity")}
-    if crossval:
-        seconds["crossval"] = run(
-            "stages.crossval", env, "--out_dir", str(out / "cv"), "--final",
-            str(out / "final.pt"), "--metrics_dir", str(out / "m"), "--live_dir",
-            str(out / "live/cv"),
-        )  # fmt: skip
-        cv = json.loads((out / "m/cv.json").read_text())["models"]
-        for name, r in cv.items():
-            for k in ("auroc", "sensitivity", "specificity"):
-                figures[f"cv.{name}.{k}"] = r[f"pooled_{k}"]
-    return {"figures": figures, "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+def pipeline(env: dict[str, str], out: Path, params: Path) -> dict:
+    for stage in STAGES:
+        run_stage(stage, env, out, params)
+    seconds = {
+        stage: json.loads((out / "metrics/timings" / f"{stage}.json").read_text())["seconds"]
+        for stage in STAGES
+    }
+    cv = json.loads((out / "metrics/cv.json").read_text())
+    figures = {"final_threshold": cv["final_threshold"]}
+    for name, r in cv["models"].items():
+        for k in TOLERANCE:
+            figures[f"cv.{name}.{k}"] = r[f"pooled_{k}"]
+            if "dechazal" in r:
+                figures[f"dechazal.{name}.{k}"] = r["dechazal"][k]
+    scores = hashlib.sha256((out / "metrics/cv_scores.csv").read_bytes()).hexdigest()
+    return {"figures": figures, "cv_scores_sha256": scores, "seconds": seconds}
 
 
-def compare(a: dict[str, float], b: dict[str, float]) -> dict:
-    diffs = {k: abs(a[k] - b[k]) for k in a}
+def compare(a: dict, b: dict) -> dict:
+    fa, fb = a["figures"], b["figures"]
+    shared = [k for k in fa if k in fb]
+    diffs = {k: abs(fa[k] - fb[k]) for k in shared}
+    hashes = (a.get("cv_scores_sha256"), b.get("cv_scores_sha256"))
     worst = {m: max((d for k, d in diffs.items() if k.endswith(m)), default=0.0) for m in TOLERANCE}
-    return {
+    out = {
         "identical": all(d == 0 for d in diffs.values()),
+        "same_scores": None if None in hashes else hashes[0] == hashes[1],
         "max_abs_diff": worst,
         "within_tolerance": all(worst[m] <= TOLERANCE[m] for m in TOLERANCE),
     }
+    unmatched = sorted(set(fa) ^ set(fb))
+    if unmatched:  # e.g. a run merged from another version of this benchmark
+        out["not_compared"] = unmatched
+    return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip_crossval", action="store_true")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data_dir", default="data", help="the pipeline's data folder")
     parser.add_argument("--out", default="metrics/reproducibility.json")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--merge", action="store_true", help="add to the runs already in --out")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    params, data_dir = Path(args.params).resolve(), Path(args.data_dir).resolve()
+    if not params.is_file():
+        raise ECGError(f"{params}: params file not found")
+    missing = [name for name in DATA if not (data_dir / name).is_dir()]
+    if missing:
+        raise ECGError(
+            f"{data_dir}: no {', '.join(missing)} (run `dvc repro synthesize preprocess`)"
+        )
     runs = json.loads(Path(args.out).read_text())["runs"] if args.merge else {}
     for name in args.settings:
         with tempfile.TemporaryDirectory(prefix=f"repro-{name}-") as tmp:
-            runs[name] = pipeline(SETTINGS[name], Path(tmp), not args.skip_crossval)
+            workspace(Path(tmp), data_dir)
+            runs[name] = pipeline(SETTINGS[name], Path(tmp), params)
         print(f"{name}: {runs[name]}", flush=True)
     against = "threads2" if "threads2" in runs else args.settings[0]
-    ref = runs[against]["figures"]
     result = {
         "machine": machine_info(),
         "tolerance": TOLERANCE,
         "settings": {k: SETTINGS[k] for k in runs},
+        "stages": list(STAGES),
         "runs": runs,
         "against": against,
-        "comparison": {k: compare(ref, r["figures"]) for k, r in runs.items() if k != against},
+        "comparison": {k: compare(runs[against], r) for k, r in runs.items() if k != against},
     }
     total = {k: sum(r["seconds"].values()) for k, r in runs.items()}
     if "unpinned" in runs:
@@ -127,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,5 +1,5 @@
 """DVC stage `card`: models/final/MODEL_CARD.md from the figures of this run
-(metrics/cv.json, metrics/cv_per_subject.csv, metrics/test.json) and the final model."""
+(metrics/cv.json, metrics/cv_per_subject.csv) and the final model."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def read_json(path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = stage_parser(__doc__, device=False)
+    parser = stage_parser(__doc__)
     parser.add_argument("--metrics_dir", default="metrics")
     parser.add_argument("--model", default="models/final/model.pt")
     parser.add_argument("--out", default="models/final/MODEL_CARD.md")
@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     plain["members"] = len(ckpt.get("members", [])) or 1
     with open(metrics / "cv_per_subject.csv", newline="") as f:
         subjects = list(csv.DictReader(f))
-    test_path = metrics / "test.json"
-    test = read_json(test_path) if test_path.is_file() else None
-    write_text(model_card(read_json(metrics / "cv.json"), plain, subjects, test), args.out)
+    write_text(model_card(read_json(metrics / "cv.json"), plain, subjects), args.out)
     print(f"card: {args.out}")
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 
 from ecg.core.cli import run_cli, stage_parser
+from ecg.core.params_file import ParamsFile
+from ecg.data.config import DownloadConfig
 from ecg.data.download import materialise
-from ecg.params import load_params
+
+
+def load_config(params: ParamsFile) -> DownloadConfig:
+    return params.group("download", DownloadConfig)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = stage_parser(__doc__, device=False)
+    parser = stage_parser(__doc__)
     parser.add_argument("--out_dir", default="data/raw/mitdb")
     parser.add_argument(
         "--mirror",
@@ -22,8 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         help="local mirror of mitdb (default: $MITDB_DIR, else PhysioNet)",
     )
     args = parser.parse_args(argv)
-    params = load_params(args.params)
-    verify = params.download.verify_checksums
+    verify = load_config(ParamsFile(args.params)).verify_checksums
     source = materialise(args.out_dir, mirror=args.mirror, verify_checksums=verify)
     print(
         f"download: 48 records from {source} -> {args.out_dir} "

@@ -5,31 +5,34 @@ written to data/synthetic/{train,val}_ecg.pt, and the same windows' beat-relativ
 from __future__ import annotations
 
 from ecg.core.cli import run_cli, stage_parser
+from ecg.core.params_file import ParamsFile
 from ecg.core.storage import write_json
+from ecg.core.timing import timed
+from ecg.data.config import PreprocessConfig, SynthesizeConfig
 from ecg.data.synthetic_set import write_synthetic_set
-from ecg.params import load_params
+
+
+def load_config(params: ParamsFile) -> tuple[int, SynthesizeConfig, PreprocessConfig]:
+    syn = params.group("synthesize", SynthesizeConfig)
+    return params.seed(), syn, params.group("preprocess", PreprocessConfig)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = stage_parser(__doc__, device=False)
+    parser = stage_parser(__doc__)
     parser.add_argument("--out_dir", default="data/synthetic")
     parser.add_argument("--beats_dir", default="data/synthetic_beats")
     parser.add_argument("--metrics", default="metrics/synthesize.json")
     args = parser.parse_args(argv)
-    params = load_params(args.params)
-    metrics = write_synthetic_set(
-        params.synthesize,
-        params.preprocess,
-        seed=params.seed,
-        out_dir=args.out_dir,
-        beats_dir=args.beats_dir,
-    )
+    seed, syn, pre = load_config(ParamsFile(args.params))
+    with timed("synthesize"):
+        metrics = write_synthetic_set(
+            syn, pre, seed=seed, out_dir=args.out_dir, beats_dir=args.beats_dir
+        )
     write_json(metrics, args.metrics)
     tr, va = metrics["splits"]["train"], metrics["splits"]["val"]
     print(
         f"synthesize: train {tr['windows']} / val {va['windows']} windows "
-        f"({tr['per_class']['arrhythmia']} / {va['per_class']['arrhythmia']} arrhythmia) "
-        f"in {metrics['seconds']:.1f} s"
+        f"({tr['per_class']['arrhythmia']} / {va['per_class']['arrhythmia']} arrhythmia)"
     )
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ecg.core.params_file import ParamsFile
 from ecg.data.config import PreprocessConfig
-from ecg.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def mitdb_dir() -> Path:
 @pytest.fixture(scope="session")
 def pre_cfg() -> PreprocessConfig:
     """`preprocess` section of the project's params.yaml."""
-    return load_params(ROOT / "params.yaml").preprocess
+    return ParamsFile(ROOT / "params.yaml").group("preprocess", PreprocessConfig)
 
 
 @pytest.fixture(scope="session")

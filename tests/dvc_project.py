@@ -35,7 +35,6 @@ STAGES = (
     "stage1",
     "stage2",
     "evaluate",
-    "crossval",
     "card",
 )
 

@@ -5,7 +5,7 @@ import torch
 
 from ecg.core.errors import ECGError
 from ecg.features.layout import MAX_BEATS, STEP_BEAT, STEP_FEATURES, STEP_WINDOW
-from ecg.models.base import COST_KEYS, SNNOutput
+from ecg.models.base import COST_KEYS, ModelOutput
 from ecg.models.beat_ann import BeatANN
 from ecg.models.beat_snn import BeatSNN
 from ecg.models.checkpoint import config_dict, config_from_dict, load_model
@@ -109,7 +109,7 @@ def test_output_shapes_and_input_forms():
         torch.manual_seed(0)
         model = cls(cls.config_class()).eval()
         out = model(x)
-        assert isinstance(out, SNNOutput) and out.logits.shape == (5, 2)
+        assert isinstance(out, ModelOutput) and out.logits.shape == (5, 2)
         steps = 1 if cls is LogisticBaseline else MAX_BEATS
         assert out.membrane.shape == out.spikes.shape == (steps, 5, 2)
         torch.testing.assert_close(out.logits, out.membrane.mean(0))
@@ -269,6 +269,13 @@ def test_checkpoint_errors_name_the_file(tmp_path):
     save(beat_snn(), path, config={**config_dict(beat_snn()), "arch": "transformer"})
     with pytest.raises(ECGError, match=r"mixed\.pt: unknown model architecture 'transformer'"):
         load_model(path)
+    no_arch = {k: v for k, v in config_dict(beat_snn()).items() if k != "arch"}
+    save(beat_snn(), path, config=no_arch)
+    for load in (load_model, lambda p: load_model_as("beat", p)):
+        with pytest.raises(
+            ECGError, match=r"mixed\.pt: not a model checkpoint \(config has no 'arch'\)"
+        ):
+            load(path)
     save(beat_snn(), path, config={**config_dict(beat_snn()), "colour": "red"})
     with pytest.raises(ECGError, match=r"mixed\.pt: bad model config"):
         load_model(path)
@@ -287,6 +294,9 @@ def test_build_model_errors():
         model_class("rnn")
     with pytest.raises(ECGError, match="unknown model architecture 'rnn'"):
         config_from_dict({"arch": "rnn"}, source="x.pt")
+    no_arch = {k: v for k, v in config_dict(logreg()).items() if k != "arch"}
+    with pytest.raises(ECGError, match=r"^x\.pt: not a model checkpoint \(config has no 'arch'\)$"):
+        config_from_dict(no_arch, source="x.pt")
     with pytest.raises(ECGError, match=r"x\.pt: bad model config: unknown key 'hidden'"):
         config_from_dict({**config_dict(logreg()), "hidden": [4]}, source="x.pt")
     with pytest.raises(ECGError, match="step_features"):

@@ -45,9 +45,6 @@ def test_too_few_subjects_for_k_folds():
         subject_folds(["a", "b", "c"], np.array([0, 1, 0]), k=5, seed=0)
 
 
-# --- ensembles: inner folds, out-of-fold threshold -------------------------------------
-
-
 def tiny_dataset(seed: int = 0, subjects: int = 12, per_subject: int = 20):
     """Beat-layout rows whose window features carry the label, 12 subjects."""
     import torch
@@ -66,43 +63,10 @@ def tiny_dataset(seed: int = 0, subjects: int = 12, per_subject: int = 20):
     return ECGDataset(steps.reshape(n, -1), labels, patient_ids=ids, record_ids=ids)
 
 
-def test_ensemble_members_never_see_the_held_out_subjects():
-    from ecg.train.ensemble import plan
+def test_parallel_map_keeps_order(monkeypatch):
+    from ecg.core.parallel import parallel_map, worker_count
 
-    data = tiny_dataset()
-    subjects = np.array(data.patient_ids)
-    held = ["s0", "s5", "s7"]
-    test = np.flatnonzero(np.isin(subjects, held))
-    train = np.flatnonzero(~np.isin(subjects, held))
-    jobs = plan("logreg", data, train, test, inner_folds=3, seed=42, tag="fold1")
-    assert len(jobs) == 3
-    oof = np.concatenate([j.val_rows for j in jobs])
-    assert sorted(oof) == sorted(train)  # every training window scored exactly once
-    for job in jobs:
-        assert not set(subjects[job.train_rows]) & set(held)
-        assert not set(subjects[job.val_rows]) & set(held)
-        assert not set(subjects[job.train_rows]) & set(subjects[job.val_rows])  # by subject
-        assert np.array_equal(job.test_rows, test)
-    assert len({j.seed for j in jobs}) == 3
-
-
-def test_the_threshold_comes_from_out_of_fold_scores_only():
-    from ecg.train.ensemble import Job, assemble
-    from ecg.train.members import Member
-
-    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
-    jobs = [
-        Job("x", "a", np.array([4, 5]), np.array([0, 1, 4, 5]), np.array([8, 9]), 1),
-        Job("x", "b", np.array([0, 1]), np.array([2, 3, 6, 7]), np.array([8, 9]), 2),
-    ]
-    member = Member("gbm", "")
-    oof = [np.array([0.9, 0.8, 0.3, 0.1]), np.array([0.6, 0.5, 0.4, 0.2])]
-    results = [(member, oof[0], np.array([0.0, 1.0])), (member, oof[1], np.array([0.2, 0.8]))]
-    ensemble = assemble(jobs, results, labels, sensitivity_target=0.75)
-    # OOF positives 0.9, 0.8, 0.6, 0.5 and negatives 0.3, 0.1, 0.4, 0.2: 0.6 reaches 3/4
-    # with no false alarm.
-    assert ensemble.threshold == pytest.approx(0.6)
-    np.testing.assert_allclose(ensemble.test_scores, [0.1, 0.9])  # mean of the members
-    moved = [(m, v, t * 0 + 0.55) for m, v, t in results]  # other held-out scores ...
-    again = assemble(jobs, moved, labels, sensitivity_target=0.75)
-    assert again.threshold == ensemble.threshold  # ... never move the threshold
+    assert parallel_map(abs, range(-3, 4), workers=2) == [3, 2, 1, 0, 1, 2, 3]
+    monkeypatch.setenv("ECG_WORKERS", "zero")
+    with pytest.raises(ECGError, match="ECG_WORKERS"):
+        worker_count()

@@ -1,16 +1,15 @@
 """The DVC DAG behaves as users expect, checked with the real `dvc` command line on a copy of
 the project in a temporary git repository, with a tiny synthetic MIT-BIH mirror (no network):
 
-1. `dvc repro` runs all ten stages in dependency order; a second `dvc repro` runs none;
+1. `dvc repro` runs all nine stages in dependency order; a second `dvc repro` runs none;
    forcing preprocess and synthesize to rerun reproduces their outputs byte for byte.
-2. `dvc exp run -S focal_alpha=0.8` reruns exactly stage1, stage2, evaluate and crossval
-   (the stages that train with the focal loss) and the model card written from them, and
-   `dvc exp show` lists the experiment with focal_alpha 0.8.
+2. `dvc exp run -S focal_alpha=0.8` reruns exactly stage1, stage2, evaluate and card, changes
+   the final model users get, and `dvc exp show` lists the experiment with focal_alpha 0.8.
 3. `dvc params diff` shows focal_alpha 0.75 -> 0.8 and nothing else; `dvc metrics diff`
-   reports changed metrics of the transfer stages only.
-4. After going back to the baseline, changing `preprocess.stride` (a key synthesize does not
-   read) reruns preprocess, stage1, stage2, evaluate, crossval and card, not download, detect,
-   synthesize or pretrain.
+   reports changed metrics of the fine-tuning stages only.
+4. `dvc exp run -S batch_size=64` reruns the same stages and changes the final model.
+5. After going back to the baseline, changing `preprocess.stride` reruns the stages that
+   read the preprocess group and those below, never pretrain (its inputs did not change).
 
 One test builds the pipeline once and walks through the steps in order; on failure the full
 transcript of every command is printed.
@@ -42,37 +41,23 @@ TINY_PARAMS: dict[str, Any] = {
     "pretrain.batch_size": 32,
     "stage1.num_epochs": 1,
     "stage2.num_epochs": 1,
-    "model.deep.num_steps": 5,
-    "model.deep.hidden": [32, 16],
-    "bootstrap.samples": 50,
-    "device": "cpu",
-    "preprocess.min_subjects_per_split": 3,
-    "preprocess.max_share_gap": 0.5,
-    "crossval.pretrain.num_epochs": 1,
-    "crossval.stage1.num_epochs": 1,
-    "crossval.stage2.num_epochs": 1,
     "crossval.inner_folds": 2,
-    "crossval.gbm.trees": 10,
+    "bootstrap.samples": 50,
+    "model.gbm.trees": 10,
     "model.beat.hidden": [16, 8],
     "model.beat_ann.hidden": [16, 8],
 }
 MIRROR_SECONDS = 60  # six 10-s windows per record
 
-TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "crossval", "card"]
-TRANSFER_METRICS = {
-    "metrics/stage1.json",
-    "metrics/stage2.json",
-    "metrics/live/stage1/metrics.json",
-    "metrics/live/stage2/metrics.json",
-    "metrics/test.json",
-    "metrics/cv.json",
-}
+TRANSFER_STAGES = ["stage1", "stage2", "evaluate", "card"]
+TRANSFER_METRICS = {"metrics/stage1.json", "metrics/stage2.json", "metrics/cv.json"}
 UPSTREAM_METRICS = {
+    "metrics/detect.json",
     "metrics/preprocess.json",
     "metrics/synthesize.json",
     "metrics/pretrain.json",
-    "metrics/live/pretrain/metrics.json",
 }
+FINAL = "models/final/model.pt"
 
 
 def _stages_in(output: str, expected: list[str], what: str) -> None:
@@ -120,12 +105,12 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def _changed(diff: dict[str, dict[str, Any]]) -> dict[str, dict[str, tuple]]:
-    """{file: {key: (old, new)}} of the metrics that really changed: without the wall-clock
-    keys (`train_seconds`, `seconds`), which differ on every rerun and prove nothing, and
-    without NaN -> NaN, which DVC lists as a change."""
+    """{file: {key: (old, new)}} of the metrics that really changed: without NaN -> NaN,
+    which DVC lists as a change. (No metric holds a wall time: those go to
+    metrics/timings, which neither git nor DVC tracks.)"""
     out = {}
     for path, keys in _old_new(diff).items():
-        real = {k: v for k, v in keys.items() if "seconds" not in k and not _same(*v)}
+        real = {k: v for k, v in keys.items() if not _same(*v)}
         if real:
             out[path] = real
     return out
@@ -166,13 +151,16 @@ def _walk_through(p: DvcProject) -> None:
     ran = ran_stages(out)
     assert _in_order(ran, "download", "preprocess", "stage1", "stage2", "evaluate"), ran
     assert _in_order(ran, "synthesize", "pretrain", "stage1"), ran
-    assert _in_order(ran, "download", "detect", "preprocess", "crossval"), ran
+    assert _in_order(ran, "download", "detect", "preprocess", "stage1"), ran
+    assert _in_order(ran, "evaluate", "card"), ran
     for path in (
         "data/raw/mitdb/100.dat",
-        "data/mitbih_processed/test_ecg.pt",
-        "models/deep_focal_model.pt",
-        "models/mitbih_transfer/stage2/best_model.pt",
-        "models/final/model.pt",
+        "data/mitbih_processed/windows_beats.pt",
+        "models/pretrained/beat.pt",
+        "models/stage1/beat/fold1/member1.pt",
+        "models/stage2/beat/final/member2.pt",
+        "models/stage2/gbm/dechazal/member1.pt",
+        FINAL,
         "models/final/MODEL_CARD.md",
         *sorted(TRANSFER_METRICS | UPSTREAM_METRICS),
         "dvc.lock",
@@ -191,7 +179,10 @@ def _walk_through(p: DvcProject) -> None:
     assert "Data and pipelines are up to date" in out, (
         f"rerunning preprocess/synthesize with the same inputs changed their outputs:\n{out}"
     )
+    assert list((root / "metrics").glob("*.json")), "no metrics written"
+    assert "metrics/timings" not in p.git("status", "--porcelain"), "timings must stay untracked"
     p.commit("baseline results")
+    baseline_model = (root / FINAL).read_bytes()
 
     # --- 2. an experiment on a transfer-learning param reruns only the transfer stages ----
     out = p.dvc("exp", "run", "-S", "focal_alpha=0.8")
@@ -204,7 +195,8 @@ def _walk_through(p: DvcProject) -> None:
     entry = _find_experiment(shown, exp_name)
     assert entry is not None, f"experiment {exp_name} not in `dvc exp show --json`:\n{shown}"
     assert _params_of(entry)["focal_alpha"] == pytest.approx(0.8), entry
-    assert "metrics/test.json" in entry["data"]["metrics"], entry
+    assert "metrics/cv.json" in entry["data"]["metrics"], entry
+    assert (root / FINAL).read_bytes() != baseline_model, "focal_alpha left the product as it was"
     table = p.dvc("exp", "show", "--csv", "--drop", ".*", "--keep", "^(Experiment|focal_alpha)$")
     rows = {row["Experiment"]: row["focal_alpha"] for row in csv.DictReader(io.StringIO(table))}
     assert rows.get(exp_name) == "0.8", f"`dvc exp show --csv`:\n{table}"
@@ -227,22 +219,31 @@ def _walk_through(p: DvcProject) -> None:
     )
     all_diff = p.dvc_json("metrics", "diff", "--all")
     assert set(all_diff) >= TRANSFER_METRICS | UPSTREAM_METRICS, sorted(all_diff)
-    test_keys = all_diff["metrics/test.json"]
+    test_keys = all_diff["metrics/cv.json"]
     assert test_keys, all_diff
     for key, change in test_keys.items():
         assert "old" in change and "new" in change, (key, change)
 
-    # --- 4. back to the baseline; a preprocess-only param reruns preprocess and below -----
+    # --- 4. the design's batch size is a param of the product too -------------------------
     p.git("reset", "-q", "--hard")
     p.dvc("checkout", "--force")
     assert p.read_params()["focal_alpha"] == pytest.approx(0.75)
+    assert (root / FINAL).read_bytes() == baseline_model
+    out = p.dvc("exp", "run", "-S", "batch_size=64")
+    _stages_in(out, TRANSFER_STAGES, "dvc exp run -S batch_size=64")
+    assert (root / FINAL).read_bytes() != baseline_model, "batch_size left the product as it was"
+
+    # --- 5. back to the baseline; a preprocess param reruns its readers and below ---------
+    p.git("reset", "-q", "--hard")
+    p.dvc("checkout", "--force")
     out = p.dvc("status")
     assert "up to date" in out, f"dvc status after returning to the baseline:\n{out}"
 
     stride = p.read_params()["preprocess"]["stride"]
     p.set_params({"preprocess.stride": stride // 2})  # overlapping windows: more of them
     out = p.dvc("repro")
-    _stages_in(out, ["preprocess", *TRANSFER_STAGES], "dvc repro after preprocess.stride")
+    readers = ["detect", "preprocess", "synthesize"]  # pretrain: same synthetic data, no rerun
+    _stages_in(out, [*readers, *TRANSFER_STAGES], "dvc repro after preprocess.stride")
     ran = ran_stages(out)
     assert _in_order(ran, "preprocess", "stage1", "stage2", "evaluate"), ran
 
@@ -251,6 +252,6 @@ def _walk_through(p: DvcProject) -> None:
     metrics_diff = p.dvc_json("metrics", "diff")
     windows = metrics_diff.get("metrics/preprocess.json", {}).get("windows_total")
     assert windows and windows["new"] > windows["old"], metrics_diff
-    assert not {"metrics/synthesize.json", "metrics/pretrain.json"} & set(metrics_diff), (
+    assert not {"metrics/synthesize.json", "metrics/pretrain.json"} & set(_changed(metrics_diff)), (
         metrics_diff
     )

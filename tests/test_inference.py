@@ -151,9 +151,7 @@ def test_scores_agree_across_sampling_rates(model):
 def test_record_100_scores_equal_the_pipeline_path(model):
     """The API and the pipeline (detect stage + preprocess stage's windows) give the same
     model input, hence the same scores, on a real record."""
-    cfg = PreprocessConfig(**{**INPUT, "exclude_records": [], "split": "patient",
-                              "split_fractions": [0.7, 0.15, 0.15], "min_subjects_per_split": 6,
-                              "max_share_gap": 0.1})  # fmt: skip
+    cfg = PreprocessConfig(**{**INPUT, "exclude_records": []})
     record = MITDB(os.environ["MITDB_DIR"]).read("100", lead="MLII")
     beats = detect_qrs(resample(record.signal, record.fs, cfg.fs), cfg.fs)
     pipeline = windows_from_record(record, cfg, beats=beats)

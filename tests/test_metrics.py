@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ecg.eval.bootstrap import subject_bootstrap
-from ecg.eval.metrics import auprc, auroc, binary_metrics, full_report, score_ties
+from ecg.eval.metrics import auprc, auroc, binary_metrics, score_ties
 
 
 def test_auroc_equals_pairwise_probability_with_ties():
@@ -30,11 +30,6 @@ def test_binary_metrics_hand_case():
     assert m["sensitivity"] == pytest.approx(2 / 3) and m["specificity"] == pytest.approx(0.5)
     assert m["ppv"] == pytest.approx(2 / 3) and m["npv"] == pytest.approx(0.5)
     assert m["g_mean"] == pytest.approx(np.sqrt(1 / 3))
-
-
-def test_full_report_uses_threshold_inclusively():
-    r = full_report(np.array([1, 0]), np.array([0.5, 0.49]), threshold=0.5)
-    assert r["confusion_matrix"] == {"tp": 1, "fn": 0, "tn": 1, "fp": 0}
 
 
 def test_subject_bootstrap_is_wider_than_window_bootstrap_would_be():

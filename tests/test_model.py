@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ecg.core.errors import ECGError
-from ecg.models.base import LayerActivity, spike_probability
+from ecg.models.base import LayerActivity, arrhythmia_probability
 from ecg.models.checkpoint import config_dict, load_model
 from ecg.models.configs import DeepSNNConfig
 from ecg.models.deep_snn import DeepSNN
@@ -196,7 +196,9 @@ def test_score_rarely_ties():
     assert probs.shape == (200,) and ((probs >= 0) & (probs <= 1)).all()
     ties = 200 - probs.unique().numel()
     assert ties < 10
-    torch.testing.assert_close(spike_probability(model(windows(2)).logits), model.score(windows(2)))
+    torch.testing.assert_close(
+        arrhythmia_probability(model(windows(2)).logits), model.score(windows(2))
+    )
 
 
 def test_firing_rates_and_synaptic_operations():

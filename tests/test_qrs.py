@@ -1,4 +1,5 @@
-"""ecg.qrs.detect_qrs: exact recovery of known beats in a synthetic ECG, and real MIT-BIH scores."""
+"""ecg.signal.qrs.detect_qrs: exact recovery of known beats in a synthetic ECG, and real MIT-BIH
+scores."""
 
 from __future__ import annotations
 

@@ -1,13 +1,18 @@
 """Synthetic ECG generator: determinism, format, and that its label means rhythm, not rate
-or noise."""
+or noise; and the synthesize stage's files."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from scipy.optimize import minimize
 
+from ecg.data.config import SynthesizeConfig
+from ecg.data.files import SYNTHETIC_KEYS, check_format, dataset_from_file
 from ecg.data.synthetic import BEAT_AF, BEAT_PAC, BEAT_PVC, TYPES, generate
+from ecg.data.synthetic_set import write_synthetic_set
+from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 
 N = 2000
 
@@ -151,3 +156,40 @@ def test_beats_are_in_the_signal(fit_set):
     peaks = peaks.reshape(around.shape).max(axis=2)
     ratio = np.nanmean(np.where(valid, peaks, np.nan), axis=1) / np.abs(x).mean(axis=1)
     assert np.quantile(ratio, 0.01) > 1.5
+
+
+# --- the synthesize stage's files (ecg.data.synthetic_set) -------------------------------
+
+
+def test_synthetic_set_files(tmp_path, pre_cfg):
+    syn = SynthesizeConfig(n_train=6, n_val=4, arrhythmia_fraction=0.5)
+    out, beats_dir = tmp_path / "synthetic", tmp_path / "synthetic_beats"
+    metrics = write_synthetic_set(syn, pre_cfg, seed=3, out_dir=out, beats_dir=beats_dir)
+    assert sorted(p.name for p in out.iterdir()) == ["train_ecg.pt", "val_ecg.pt"]
+    assert sorted(p.name for p in beats_dir.iterdir()) == ["train_beats.pt", "val_beats.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synthetic", "synthetic_beats"]
+    for split, n in (("train", 6), ("val", 4)):
+        ecg = torch.load(out / f"{split}_ecg.pt", weights_only=True)
+        beats = torch.load(beats_dir / f"{split}_beats.pt", weights_only=True)
+        for data in (ecg, beats):
+            assert set(data) == SYNTHETIC_KEYS and check_format(data) == "synthetic"
+            assert data["inputs"].dtype == torch.float32 and torch.isfinite(data["inputs"]).all()
+            assert data["labels"].dtype == torch.int64 and data["labels"].tolist().count(1) > 0
+        assert ecg["inputs"].shape == (n, pre_cfg.window)
+        assert beats["inputs"].shape == (n, MAX_BEATS * STEP_FEATURES)
+        assert torch.equal(ecg["labels"], beats["labels"])  # the same windows, row for row
+        assert len(dataset_from_file(out / f"{split}_ecg.pt")) == n
+        assert metrics["splits"][split]["windows"] == n
+        assert metrics["splits"][split]["per_class"]["arrhythmia"] == int(ecg["labels"].sum())
+    # val has its own seed: it does not replay train's first windows
+    train = torch.load(out / "train_ecg.pt", weights_only=True)["inputs"]
+    val = torch.load(out / "val_ecg.pt", weights_only=True)["inputs"]
+    assert not torch.allclose(train[:4], val)
+    # wall times are not metrics: the metrics repeat exactly run to run
+    assert set(metrics) == {"seeds", "splits"}
+    assert metrics["seeds"]["train"] == 3 and metrics["seeds"]["val"] != 3
+    again = write_synthetic_set(
+        syn, pre_cfg, seed=3, out_dir=tmp_path / "again", beats_dir=tmp_path / "again_beats"
+    )
+    assert again == metrics
+    assert (tmp_path / "again" / "val_ecg.pt").read_bytes() == (out / "val_ecg.pt").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,9 @@ def config(**kw) -> FitConfig:
         sensitivity_target=0.95,
         specificity_target=0.85,
         selection="targets",
-        seed=7,
+        threshold_rule="sensitivity_target",
+        lr_schedule="constant",
+        frozen=(),
     )
     return FitConfig(**(base | kw))
 
@@ -134,6 +137,7 @@ def test_stage1_freezes_fc1_bit_identical(tmp_path):
         toy_data(64, 0),
         toy_data(32, 1),
         config(num_epochs=2, frozen=("fc1",)),
+        seed=7,
         device=torch.device("cpu"),
         best_path=tmp_path / "best.pt",
         last_path=tmp_path / "last.pt",
@@ -154,6 +158,7 @@ def test_fit_checkpoint_keys_and_threshold(tmp_path):
         toy_data(64, 0),
         toy_data(32, 1),
         config(stage="2"),
+        seed=7,
         device=torch.device("cpu"),
         best_path=tmp_path / "best.pt",
         log=lambda _: None,
@@ -163,7 +168,7 @@ def test_fit_checkpoint_keys_and_threshold(tmp_path):
         "model_state_dict",
         "optimizer_state_dict",
         "config",
-        "val_accuracy",
+        "val_acc",
         "val_loss",
         "val_sensitivity",
         "val_specificity",
@@ -190,6 +195,7 @@ def test_resume_ends_exactly_like_uninterrupted_run(tmp_path):
         train,
         val,
         cfg,
+        seed=7,
         device=cpu,
         best_path=tmp_path / "a/best.pt",
         last_path=tmp_path / "a/last.pt",
@@ -206,6 +212,7 @@ def test_resume_ends_exactly_like_uninterrupted_run(tmp_path):
             train,
             val,
             cfg,
+            seed=7,
             device=cpu,
             best_path=tmp_path / "b/best.pt",
             last_path=tmp_path / "b/last.pt",
@@ -217,15 +224,14 @@ def test_resume_ends_exactly_like_uninterrupted_run(tmp_path):
         train,
         val,
         cfg,
+        seed=7,
         device=cpu,
         best_path=tmp_path / "b/best.pt",
         last_path=tmp_path / "b/last.pt",
         resume=True,
         log=lambda _: None,
     )
-    assert resumed.history == [
-        {**h, "seconds": resumed.history[i]["seconds"]} for i, h in enumerate(full.history)
-    ]
+    assert resumed.history == full.history
     assert resumed.threshold == full.threshold and resumed.best_epoch == full.best_epoch
     a = torch.load(tmp_path / "a/best.pt", weights_only=True)["model_state_dict"]
     b = torch.load(tmp_path / "b/best.pt", weights_only=True)["model_state_dict"]
@@ -249,6 +255,7 @@ def test_non_finite_loss_names_epoch_and_batch(tmp_path, monkeypatch):
             toy_data(32, 0),
             toy_data(16, 1),
             config(),
+            seed=7,
             device=torch.device("cpu"),
             best_path=tmp_path / "best.pt",
             last_path=tmp_path / "last.pt",
@@ -259,13 +266,14 @@ def test_non_finite_loss_names_epoch_and_batch(tmp_path, monkeypatch):
 
 def test_single_class_split_is_an_error(tmp_path):
     data = toy_data(32, 0)
-    one_class = ECGDataset(data.signals, torch.zeros(32, dtype=torch.int64))
+    one_class = ECGDataset(data.inputs, torch.zeros(32, dtype=torch.int64))
     with pytest.raises(ECGError, match="single class"):
         fit(
             toy_model(),
             one_class,
             data,
             config(),
+            seed=7,
             device=torch.device("cpu"),
             best_path=tmp_path / "best.pt",
             log=lambda _: None,
@@ -283,6 +291,7 @@ def test_one_class_predictions_warn_and_still_save(tmp_path):
         toy_data(32, 0),
         toy_data(16, 1),
         config(num_epochs=1, frozen=("fc1", "fc2"), learning_rate=1e-12),
+        seed=7,
         device=torch.device("cpu"),
         best_path=tmp_path / "best.pt",
         log=lines.append,
@@ -292,90 +301,99 @@ def test_one_class_predictions_warn_and_still_save(tmp_path):
     assert not any("saved epoch" in line for line in lines)
 
 
-# --- the CLI -------------------------------------------------------------------------
+# --- the design's training command ----------------------------------------------------
+
+SUBJECTS = 10
+
+
+def write_windows(path: Path, x: torch.Tensor, labels: torch.Tensor) -> None:
+    n = len(labels)
+    subjects = [str(100 + i % SUBJECTS) for i in range(n)]
+    save_mitbih(
+        path,
+        inputs=x,
+        labels=labels,
+        patient_ids=subjects,
+        record_ids=subjects,
+        start_samples=np.zeros(n),
+        segment_confidence=np.ones(n),
+        sqi_scores=np.ones(n),
+    )
 
 
 @pytest.fixture
 def cli_project(tmp_path):
-    """Tiny params, data files and a pretrained checkpoint for `stages.train`."""
+    """Tiny params, windows of 10 subjects and pretrained checkpoints for `stages.train`."""
+    from ecg.features.layout import MAX_BEATS, STEP_FEATURES
+
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params.update(device="cpu", batch_size=16)
+    params.update(batch_size=16, lr_schedule="constant", selection="targets")
     params["stage1"]["num_epochs"] = 1
     params["stage2"]["num_epochs"] = 1
+    params["crossval"] = {"models": ["deep", "beat", "logreg"], "product": "deep", "folds": 2,
+                          "inner_folds": 2}  # fmt: skip
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    data = tmp_path / "data"
-    for split, seed in (("train", 0), ("val", 1)):
-        d = toy_data(32, seed)
-        save_mitbih(
-            data / f"{split}_ecg.pt",
-            signals=d.signals,
-            labels=d.labels,
-            patient_ids=d.patient_ids,
-            record_ids=d.patient_ids,
-            start_samples=np.zeros(32),
-            segment_confidence=np.ones(32),
-            sqi_scores=np.ones(32),
+    d = toy_data(80, 0)
+    write_windows(tmp_path / "data/windows_ecg.pt", d.inputs, d.labels)
+    g = torch.Generator().manual_seed(0)
+    beats = 0.3 * torch.randn(80, MAX_BEATS * STEP_FEATURES, generator=g)
+    beats[d.labels == 1] += 1.0
+    write_windows(tmp_path / "data/windows_beats.pt", beats, d.labels)
+    for name, model in (
+        ("deep", toy_model()),
+        ("beat", BeatSNN(BeatSNNConfig(hidden=(16, 8)))),
+        ("logreg", LogisticBaseline(LogRegConfig())),
+    ):
+        torch.save(
+            {"config": config_dict(model), "model_state_dict": model.state_dict()},
+            tmp_path / f"{name}.pt",
         )
-    model = toy_model()
-    torch.save(
-        {"config": config_dict(model), "model_state_dict": model.state_dict()},
-        tmp_path / "pretrained.pt",
-    )
     return tmp_path
 
 
 def run_train(project: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "stages.train",
-        "--params",
-        "params.yaml",
-        "--data_dir",
-        "data",
-        "--output_dir",
-        "out",
-        "--metrics_dir",
-        "m",
-        *args,
-    ]
-    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-m", "stages.train", "--params", "params.yaml", "--data_dir", "data",
+           "--output_dir", "out", "--device", "cpu", *args]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_cli_both_stages_write_the_design_outputs(cli_project):
-    r = run_train(cli_project, "--stage", "both", "--pretrained_model", "pretrained.pt")
+    r = run_train(cli_project, "--stage", "both", "--pretrained_model", "deep.pt")
     assert r.returncode == 0, r.stderr
     out = cli_project / "out"
     for path in (
-        "stage1/config.json",
-        "stage2/config.json",
+        "config.json",
         "stage1/best_model.pt",
+        "stage1/last.pt",
         "stage1/training_history.json",
         "stage2/best_model.pt",
         "stage2/training_history.json",
+        "stage1/live/plots/metrics/val_g_mean.tsv",  # live per-epoch logs (DVCLive)
     ):
         assert (out / path).is_file(), path
-    assert (cli_project / "m/stage1.json").is_file()
-    for stage in ("stage1", "stage2"):  # live per-epoch logs (DVCLive)
-        assert (cli_project / f"m/live/{stage}/metrics.json").is_file(), stage
-        assert (cli_project / f"m/live/{stage}/plots/metrics/val_g_mean.tsv").is_file(), stage
     s2 = torch.load(out / "stage2/best_model.pt", weights_only=True)
     assert s2["stage"] == "2" and s2["pretrained_model"].endswith("stage1/best_model.pt")
-    # The stage 1 CLI freezes fc1: its weights are the pretrained ones, bit for bit.
-    pre = torch.load(cli_project / "pretrained.pt", weights_only=True)["model_state_dict"]
+    assert s2["ensemble"] == "final" and s2["member"] == 1
+    assert not set(s2["train_subjects"]) & set(s2["val_subjects"])
+    # Stage 1 freezes fc1: its weights are the pretrained ones, bit for bit.
+    pre = torch.load(cli_project / "deep.pt", weights_only=True)["model_state_dict"]
     s1 = torch.load(out / "stage1/best_model.pt", weights_only=True)
     assert torch.equal(s1["model_state_dict"]["fc1.weight"], pre["fc1.weight"])
     assert s1["training_config"]["frozen"] == ["fc1"]
+    assert set(os.listdir(cli_project)) == {"params.yaml", "data", "out", *PRETRAINED}
+
+
+PRETRAINED = ("deep.pt", "beat.pt", "logreg.pt")
 
 
 def test_cli_stage2_alone_from_stage1_checkpoint(cli_project):
-    assert (
-        run_train(cli_project, "--stage", "1", "--pretrained_model", "pretrained.pt").returncode
-        == 0
-    )
-    r = run_train(cli_project, "--stage", "2", "--pretrained_model", "out/stage1/best_model.pt")
+    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "deep.pt")
     assert r.returncode == 0, r.stderr
-    assert (cli_project / "out/stage2/best_model.pt").is_file()
+    r = run_train(cli_project, "--stage", "2")  # default start: out/stage1/best_model.pt
+    assert r.returncode == 0, r.stderr
+    s2 = torch.load(cli_project / "out/stage2/best_model.pt", weights_only=True)
+    assert s2["pretrained_model"] == "out/stage1/best_model.pt"
 
 
 @pytest.mark.parametrize(
@@ -385,11 +403,13 @@ def test_cli_stage2_alone_from_stage1_checkpoint(cli_project):
         (["--focal_alpha", "1.5"], "focal_alpha"),
         (["--learning_rate", "-1"], "learning_rate"),
         (["--num_epochs", "0"], "num_epochs"),
+        (["--member", "9"], "--member 9"),
+        (["--ensemble", "fold7"], "--ensemble fold7"),
     ],
 )
 def test_cli_errors_are_one_line(cli_project, args, message):
     if "--pretrained_model" not in args:
-        args = [*args, "--pretrained_model", "pretrained.pt"]
+        args = [*args, "--pretrained_model", "deep.pt"]
     r = run_train(cli_project, "--stage", "1", *args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
@@ -405,52 +425,23 @@ def test_cli_wrong_architecture_and_wrong_data_format(cli_project):
     assert r.returncode == 2 and "wrong.pt" in r.stderr and "Traceback" not in r.stderr
 
     d = toy_data(8, 0)
-    torch.save({"signals": d.signals, "labels": d.labels}, cli_project / "data/train_ecg.pt")
-    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "pretrained.pt")
+    torch.save({"inputs": d.inputs, "labels": d.labels}, cli_project / "data/windows_ecg.pt")
+    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "deep.pt")
     assert r.returncode == 2 and "synthetic-format" in r.stderr
 
 
-def write_beat_splits(project: Path) -> None:
-    from ecg.features.layout import MAX_BEATS, STEP_FEATURES
-
-    g = torch.Generator().manual_seed(0)
-    for split in ("train", "val"):
-        labels = torch.arange(32) % 2
-        x = 0.3 * torch.randn(32, MAX_BEATS * STEP_FEATURES, generator=g)
-        x[labels == 1] += 1.0
-        save_mitbih(
-            project / "data" / f"{split}_beats.pt",
-            signals=x,
-            labels=labels,
-            patient_ids=[str(i % 5) for i in range(32)],
-            record_ids=[str(i % 5) for i in range(32)],
-            start_samples=np.zeros(32),
-            segment_confidence=np.ones(32),
-            sqi_scores=np.ones(32),
-        )
-
-
-def test_cli_beat_model_reads_the_beat_files(cli_project):
-    write_beat_splits(cli_project)
-    model = BeatSNN(BeatSNNConfig(hidden=(16, 8)))
-    torch.save(
-        {"config": config_dict(model), "model_state_dict": model.state_dict()},
-        cli_project / "beat.pt",
+def test_cli_beat_model_reads_the_beat_windows(cli_project):
+    r = run_train(
+        cli_project, "--model", "beat", "--ensemble", "fold1", "--pretrained_model", "beat.pt"
     )
-    r = run_train(cli_project, "--stage", "both", "--pretrained_model", "beat.pt")
     assert r.returncode == 0, r.stderr
     best = torch.load(cli_project / "out/stage2/best_model.pt", weights_only=True)
     assert best["config"]["arch"] == "beat"
 
 
 def test_cli_logreg_cannot_run_stage1(cli_project):
-    write_beat_splits(cli_project)
-    model = LogisticBaseline(LogRegConfig())
-    torch.save(
-        {"config": config_dict(model), "model_state_dict": model.state_dict()},
-        cli_project / "lr.pt",
-    )
-    r = run_train(cli_project, "--stage", "1", "--pretrained_model", "lr.pt")
+    args = ("--model", "logreg", "--ensemble", "dechazal", "--pretrained_model", "logreg.pt")
+    r = run_train(cli_project, "--stage", "1", *args)
     assert r.returncode == 2 and "only fc1" in r.stderr and "Traceback" not in r.stderr
-    r = run_train(cli_project, "--stage", "2", "--pretrained_model", "lr.pt")
+    r = run_train(cli_project, "--stage", "2", *args)
     assert r.returncode == 0, r.stderr

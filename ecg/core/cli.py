@@ -1,5 +1,5 @@
-"""Command-line conventions shared by the pipeline stages and `ecg-snn`: the `--params` and
-`--device` flags, and `run_cli`, which turns a user mistake into one line and exit 2."""
+"""Command-line conventions shared by the pipeline stages and `ecg-snn`: the `--params` flag,
+the device names, and `run_cli`, which turns a user mistake into one line and exit 2."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from ecg.core.errors import ECGError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-def stage_parser(doc: str | None, *, device: bool = True) -> argparse.ArgumentParser:
-    """An argument parser described by the first line of `doc`, with `--params` (and
-    `--device`, overriding params.yaml's `device`)."""
+def stage_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser described by the first line of `doc`, with `--params`."""
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (params.yaml)")
-    if device:
-        parser.add_argument("--device", choices=DEVICES, help="override params.yaml's device")
     return parser
 
 

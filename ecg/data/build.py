@@ -1,9 +1,9 @@
-"""The MIT-BIH dataset files: records -> labelled, quality-filtered windows -> subject-wise
-train / val / test files (the preprocess stage's work)."""
+"""The MIT-BIH dataset files: records -> labelled, quality-filtered windows of every subject
+(the preprocess stage's work). Which subjects train and which judge a model is decided later,
+by the cross-validation plan (`ecg.train.plan`), never here."""
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,9 @@ from ecg.core.errors import ECGError
 from ecg.core.parallel import parallel_map
 from ecg.core.storage import atomic_dir
 from ecg.data.config import PreprocessConfig
-from ecg.data.files import save_mitbih
+from ecg.data.files import save_mitbih, windows_file
 from ecg.data.mitdb import MITDB
-from ecg.data.splits import SPLITS, dechazal_split, patient_split
 from ecg.data.windows import RecordWindows, windows_from_record
-
 
 
 def select_records(cfg: PreprocessConfig, records: list[str] | None) -> list[str]:
@@ -72,26 +70,6 @@ def process_records(
     return out
 
 
-def assign_splits(kept: list[RecordWindows], cfg: PreprocessConfig, *, seed: int) -> dict[str, str]:
-    ids = [r.record_id for r in kept]
-    n = np.array([len(r.labels) for r in kept])
-    a = np.array([int(r.labels.sum()) for r in kept])
-    fractions = tuple(cfg.split_fractions)
-    if cfg.split == "dechazal":
-        return dechazal_split(
-            ids, n, a, seed=seed, fractions=fractions, min_subjects=cfg.min_subjects_per_split
-        )
-    return patient_split(
-        ids,
-        n,
-        a,
-        seed=seed,
-        fractions=fractions,
-        min_subjects=cfg.min_subjects_per_split,
-        max_share_gap=cfg.max_share_gap,
-    )
-
-
 def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     keep = rw.sqi >= threshold
     return RecordWindows(
@@ -105,36 +83,22 @@ def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     )
 
 
-def _write_split(
-    out_dir: Path, split: str, members: list[RecordWindows], *, with_beats: bool
-) -> dict[str, Any]:
-    """Write one split's `_ecg.pt` (and `_beats.pt`); return its summary."""
-    labels = np.concatenate([m.labels for m in members])
-    if len(np.unique(labels)) < 2:
-        warnings.warn(f"split {split}: a single class", stacklevel=2)
-    subjects = [MITDB.subject(m.record_id) for m in members]
+def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool) -> None:
+    """`windows_ecg.pt` (and `windows_beats.pt`): the same rows, in record order."""
+    labels = np.concatenate([m.labels for m in kept])
     meta = dict(
         labels=labels,
-        patient_ids=[s for m, s in zip(members, subjects, strict=True) for _ in m.labels],
-        record_ids=[m.record_id for m in members for _ in m.labels],
-        start_samples=np.concatenate([m.start_samples for m in members]),
-        segment_confidence=np.concatenate([m.confidence for m in members]),
-        sqi_scores=np.concatenate([m.sqi for m in members]),
+        patient_ids=[MITDB.subject(m.record_id) for m in kept for _ in m.labels],
+        record_ids=[m.record_id for m in kept for _ in m.labels],
+        start_samples=np.concatenate([m.start_samples for m in kept]),
+        segment_confidence=np.concatenate([m.confidence for m in kept]),
+        sqi_scores=np.concatenate([m.sqi for m in kept]),
     )
-    signals = np.concatenate([m.signals for m in members])
-    save_mitbih(out_dir / f"{split}_ecg.pt", signals=signals, **meta)
+    signals = np.concatenate([m.signals for m in kept])
+    save_mitbih(windows_file(out_dir, "waveform"), inputs=signals, **meta)
     if with_beats:
-        beat_rows = np.concatenate([m.beat_input for m in members])
-        save_mitbih(out_dir / f"{split}_beats.pt", signals=beat_rows, **meta)
-    return {
-        "windows": int(len(labels)),
-        "arrhythmia": int(labels.sum()),
-        "normal": int(len(labels) - labels.sum()),
-        "arrhythmia_share": round(float(labels.mean()), 4),
-        "subjects": sorted(set(subjects)),
-        "n_subjects": len(set(subjects)),
-        "records": [m.record_id for m in members],
-    }
+        beat_rows = np.concatenate([m.beat_input for m in kept])
+        save_mitbih(windows_file(out_dir, "beats"), inputs=beat_rows, **meta)
 
 
 def preprocess_mitbih(
@@ -142,13 +106,11 @@ def preprocess_mitbih(
     out_dir: str | Path,
     cfg: PreprocessConfig,
     *,
-    seed: int,
     records: list[str] | None = None,
     beats: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Write `{train,val,test}_ecg.pt` under `out_dir` (and, given detected `beats`, the
-    beat models' `{split}_beats.pt`, same windows and metadata); return the metrics dict."""
-    t0 = time.perf_counter()
+    """Write `windows_ecg.pt` under `out_dir` (and, given detected `beats`, the beat models'
+    `windows_beats.pt`, same windows and metadata); return the metrics dict."""
     record_ids = select_records(cfg, records)
     windows = process_records(raw_dir, record_ids, cfg, explicit=bool(records), beats=beats)
     kept = [_filter(rw, cfg.sqi_threshold) for rw in windows]
@@ -156,26 +118,16 @@ def preprocess_mitbih(
     for rid in empty:
         warnings.warn(f"record {rid}: every window is under sqi_threshold", stacklevel=2)
     kept = [k for k in kept if len(k.labels) > 0]
-    split_of = assign_splits(kept, cfg, seed=seed)
-
-    # Check every split before writing any, so a failure leaves no partial output.
-    members_of = {s: [k for k in kept if split_of.get(k.record_id) == s] for s in SPLITS}
-    for split, members in members_of.items():
-        if not members:
-            raise ECGError(f"split {split}: no windows (too few records for the split)")
+    if not kept:
+        raise ECGError(f"{raw_dir}: every window is under preprocess.sqi_threshold")
     with atomic_dir(out_dir) as tmp:
-        per_split = {
-            split: _write_split(tmp, split, members_of[split], with_beats=beats is not None)
-            for split in SPLITS
-        }
+        _write_windows(tmp, kept, with_beats=beats is not None)
 
     total = sum(len(w.labels) for w in windows)
     passed = sum(len(k.labels) for k in kept)
     all_labels = np.concatenate([w.labels for w in windows])
     kept_labels = np.concatenate([k.labels for k in kept])
     return {
-        "split": cfg.split,
-        "seed": seed,
         "sqi_threshold": cfg.sqi_threshold,
         "records_used": len(windows),
         "records_skipped": sorted(set(record_ids) - {w.record_id for w in windows}),
@@ -194,22 +146,14 @@ def preprocess_mitbih(
         else None,
         "arrhythmia_share": round(float(kept_labels.mean()), 4),
         "records_losing_all_windows": empty,
-        "subject_overlap_note": (
-            "dechazal keeps the published DS1/DS2 lists: records 201 (train/val) and 202 "
-            "(test) are one subject"
-            if cfg.split == "dechazal"
-            else "none: split by subject"
-        ),
-        "splits": per_split,
+        "subjects": len({MITDB.subject(k.record_id) for k in kept}),
         "per_record": {
             w.record_id: {
                 "windows": int(len(w.labels)),
                 "kept": int((w.sqi >= cfg.sqi_threshold).sum()),
                 "dropped": int((w.sqi < cfg.sqi_threshold).sum()),
                 "arrhythmia_kept": int(w.labels[w.sqi >= cfg.sqi_threshold].sum()),
-                "split": split_of.get(w.record_id, "none"),
             }
             for w in windows
         },
-        "seconds": round(time.perf_counter() - t0, 2),
     }

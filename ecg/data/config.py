@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ecg.core.config import check
 from ecg.data.mitdb import MITDB
-from ecg.data.splits import SPLIT_RULES
+from ecg.signal.input_spec import InputSpec
 from ecg.signal.sqi import MIN_FS as SQI_MIN_FS
 
 
@@ -26,10 +26,6 @@ class PreprocessConfig:
     notch_hz: float  # mains notch in Hz; 0 turns it off
     exclude_records: list[str]  # mitdb record ids left out (the paced records)
     sqi_threshold: float  # windows scoring below it are dropped
-    split: str  # subject split rule (`ecg.data.splits.SPLIT_RULES`)
-    split_fractions: list[float]  # train, val, test shares of the windows
-    min_subjects_per_split: int  # at least this many subjects in val and in test
-    max_share_gap: float  # arrhythmia share of each split vs pooled, absolute
 
     def __post_init__(self) -> None:
         check(bool(self.lead.strip()), "lead", "a channel name", self.lead)
@@ -48,34 +44,18 @@ class PreprocessConfig:
         unknown = [r for r in self.exclude_records if r not in MITDB.RECORDS]
         check(not unknown, "exclude_records", "mitdb record ids", unknown)
         check(0.0 <= self.sqi_threshold <= 1.0, "sqi_threshold", "in [0, 1]", self.sqi_threshold)
-        check(self.split in SPLIT_RULES, "split", " or ".join(SPLIT_RULES), self.split)
-        fr = self.split_fractions
-        check(
-            len(fr) == 3 and min(fr) > 0 and abs(sum(fr) - 1) < 1e-6,
-            "split_fractions",
-            "three positive fractions summing to 1",
-            fr,
-        )
-        check(
-            self.min_subjects_per_split >= 1,
-            "min_subjects_per_split",
-            "a positive integer",
-            self.min_subjects_per_split,
-        )
-        check(0 < self.max_share_gap <= 1, "max_share_gap", "in (0, 1]", self.max_share_gap)
 
-    def input_spec(self) -> dict[str, object]:
-        """What a trained model needs to know of its input, stored in the final checkpoint
-        so that inference prepares a recording exactly as training did."""
-        return {
-            "lead": self.lead,
-            "fs": self.fs,
-            "window": self.window,
-            "stride": self.stride,
-            "bandpass_hz": list(self.bandpass_hz),
-            "notch_hz": self.notch_hz,
-            "sqi_threshold": self.sqi_threshold,
-        }
+    def input_spec(self) -> InputSpec:
+        """What a trained model needs to know of its input (stored in the final model)."""
+        return InputSpec(
+            lead=self.lead,
+            fs=float(self.fs),
+            window=self.window,
+            stride=self.stride,
+            bandpass_hz=list(self.bandpass_hz),
+            notch_hz=self.notch_hz,
+            sqi_threshold=self.sqi_threshold,
+        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ them back. Detected, never reference, beats feed the beat models."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ def detect_records(
     raw_dir: str | Path, cfg: PreprocessConfig
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """QRS positions (at `cfg.fs`) of every non-excluded record that has the lead."""
-    t0 = time.perf_counter()
     beats: dict[str, torch.Tensor] = {}
     record_ids = [r for r in MITDB.RECORDS if r not in set(cfg.exclude_records)]
     MITDB(raw_dir).require_lead(record_ids, cfg.lead)
@@ -30,14 +28,11 @@ def detect_records(
         for record in MITDB(raw_dir).read_many(ids, lead=cfg.lead):
             signal = resample(record.signal, record.fs, cfg.fs)
             beats[record.record_id] = torch.as_tensor(detect_qrs(signal, cfg.fs), dtype=torch.int64)
-    seconds = time.perf_counter() - t0
     return beats, {
         "fs": cfg.fs,
         "records": len(beats),
         "beats": int(sum(len(b) for b in beats.values())),
         "beats_per_record": {r: len(b) for r, b in beats.items()},
-        "seconds": round(seconds, 2),
-        "seconds_per_record": round(seconds / max(len(beats), 1), 3),
     }
 
 

@@ -71,7 +71,9 @@ def fetch_physionet(dest: Path) -> None:
     import wfdb
 
     try:
-        wfdb.dl_database(PHYSIONET_DB, dl_dir=str(dest), records=list(MITDB.RECORDS), annotators=["atr"])
+        wfdb.dl_database(
+            PHYSIONET_DB, dl_dir=str(dest), records=list(MITDB.RECORDS), annotators=["atr"]
+        )
     except Exception as err:
         raise ECGError(
             f"cannot download {PHYSIONET_DB} from PhysioNet ({type(err).__name__}: {err}); "

@@ -10,7 +10,7 @@ import numpy as np
 
 from ecg.eval.bootstrap import auroc_bootstrap, subject_bootstrap
 from ecg.eval.config import BootstrapConfig
-from ecg.eval.metrics import auroc, binary_metrics, pr_curve, roc_curve, score_ties
+from ecg.eval.metrics import auprc, auroc, binary_metrics, pr_curve, roc_curve, score_ties
 from ecg.eval.report import curve_csv, per_subject
 
 
@@ -51,6 +51,7 @@ def cv_summary(
             labels, scores, subjects, n_boot=n_boot, level=level, seed=seed
         ),
         "per_fold_auroc": [p["auroc"] for p in per_fold],
+        "pooled_auprc": auprc(labels, scores),
         "pooled_sensitivity": pooled["sensitivity"],
         "pooled_specificity": pooled["specificity"],
         "pooled_g_mean": pooled["g_mean"],

@@ -7,7 +7,6 @@ G-mean = sqrt(sensitivity * specificity).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -87,14 +86,3 @@ def score_ties(scores: np.ndarray) -> float:
     """Share of windows whose score equals another window's score."""
     _, inverse, counts = np.unique(np.asarray(scores), return_inverse=True, return_counts=True)
     return float((counts[inverse] > 1).mean()) if len(scores) else 0.0
-
-
-def full_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
-    """All point metrics at `threshold`, plus threshold-free AUROC/AUPRC."""
-    predictions = (np.asarray(scores) >= threshold).astype(np.int64)
-    out: dict[str, Any] = binary_metrics(labels, predictions)
-    out["auroc"] = auroc(labels, scores)
-    out["auprc"] = auprc(labels, scores)
-    out["threshold"] = float(threshold)
-    out["confusion_matrix"] = confusion(labels, predictions)
-    return out

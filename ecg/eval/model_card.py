@@ -91,12 +91,10 @@ def model_card(
     cv: dict[str, Any],
     checkpoint: dict[str, Any],
     subjects: list[dict[str, str]],
-    test: dict[str, Any] | None = None,
 ) -> str:
     """The card's Markdown from metrics/cv.json (`cv`), the final checkpoint's plain entries
-    (`checkpoint`: threshold, input, training subjects), metrics/cv_per_subject.csv rows and,
-    optionally, metrics/test.json."""
-    product = cv["product"]
+    (`checkpoint`: threshold, input, training subjects) and metrics/cv_per_subject.csv rows."""
+    product, targets = cv["product"], cv["targets"]
     m = cv["models"][product]
     spec = checkpoint["input"]
     spread = m.get("threshold_spread", {})
@@ -159,17 +157,9 @@ def model_card(
         f"{_ci(ci.get('specificity'))}; per-fold AUROC "
         f"{', '.join(f'{a:.3f}' for a in m['per_fold_auroc'])}; fold thresholds "
         f"{spread.get('min', float('nan')):.3f} to {spread.get('max', float('nan')):.3f}. "
-        f"Targets (sensitivity >= 0.95 with specificity >= 0.85) met: {m['targets_met']}.",
+        f"Targets (sensitivity >= {targets['sensitivity']} with specificity >= "
+        f"{targets['specificity']}) met: {m['targets_met']}.",
     ]
-    if test:
-        windows = test.get("windows", "?")
-        windows = windows.get("total", "?") if isinstance(windows, dict) else windows
-        lines += [
-            "",
-            f"Main pipeline model (one model, fixed patient split, {windows} test "
-            f"windows): AUROC {test['auroc']:.3f}, sensitivity {test['sensitivity']:.3f}, "
-            f"specificity {test['specificity']:.3f} at its validation threshold.",
-        ]
     lines += [
         "",
         "## Known failure modes",

@@ -11,14 +11,9 @@ window itself (`w0 = 0`): the window is its own history.
 From the history:
 
 - M, the median RR interval of all beats in `x` (no RR: every RR ratio is 1).
-- The running dominant beat T: the elementwise median of the segments (-0.25 .. +0.40 s,
-  each centred on its own mean) of the latest <= 256 TYPICAL beats, whose segment lies in `x`,
-  with RR_prev in [0.8, 1.2] M and not followed by RR_next < 0.8 M. With fewer than 8 typical
-  beats, every beat with a whole segment is used; with fewer than 3, there is no T and the
-  morphology features are neutral.
-- Each window beat's segment is ALIGNED to T: shifted by the lag within +-48 ms that
-  correlates best with T (ties: smaller |lag|, then the negative one), because the detector
-  may put identical beats' fiducials on R or on S.
+- The running dominant beat T (`ecg.features.beat_template`): the median of the latest
+  typical beats' segments (-0.25 .. +0.40 s); with fewer than 3 beats there is no T and the
+  morphology features are neutral. Each window beat's segment is aligned to T first.
 
 Per window beat (`CONTEXT_BEAT_FEATURES`, 0 for an ordinary beat; ratios clipped to [0, 4]):
 RR_prev / M - 1, RR_next / M - 1 (the next beat is inside the window, so this stays causal),
@@ -47,22 +42,22 @@ from __future__ import annotations
 import numpy as np
 
 from ecg.features.beat_features import nanmedian, qrs_width
+from ecg.features.beat_template import (
+    EPS,
+    MIN_TEMPLATE,
+    PaddedSignal,
+    SampleScale,
+    aligned_segments,
+    compare_to_template,
+    gap_activity,
+    template_from_beats,
+)
 from ecg.features.layout import CONTEXT_BEAT_FEATURES, CONTEXT_WINDOW_FEATURES
 
 HISTORY_S = 300.0
-SEGMENT_S = (0.25, 0.40)  # before / after each beat
-CORE_S = (0.10, 0.15)  # the QRS core that must lie in x for a morphology
-ALIGN_S = 0.048  # +- search for the best-correlating shift against T
-GAP_MIN_S = 0.1  # shortest inter-beat gap whose activity is measured
-WIDTH_SMOOTH_S = 0.02
-TYPICAL = (0.8, 1.2)  # RR_prev band of a template beat, in M
-MAX_TEMPLATE_BEATS = 256
-MIN_TYPICAL = 8
-MIN_TEMPLATE = 3
 PREMATURE = 0.85  # RR < 0.85 M
 DEVIANT = 0.9  # correlation with T below this
 CLIP = 4.0
-_EPS = 1e-9
 
 # The value of each window feature for an ordinary window: no T, no RR, no beat.
 _NEUTRAL = dict.fromkeys(CONTEXT_WINDOW_FEATURES, 0.0) | {
@@ -75,121 +70,6 @@ _NEUTRAL = dict.fromkeys(CONTEXT_WINDOW_FEATURES, 0.0) | {
 }
 
 
-class _Scale:
-    """Sample counts of the durations above at one sampling rate."""
-
-    def __init__(self, fs: float) -> None:
-        self.fs = float(fs)
-        self.pre, self.post = round(SEGMENT_S[0] * fs), round(SEGMENT_S[1] * fs)
-        self.width = self.pre + self.post + 1
-        self.core = slice(self.pre - round(CORE_S[0] * fs), self.pre + round(CORE_S[1] * fs) + 1)
-        self.core_lo, self.core_hi = round(CORE_S[0] * fs), round(CORE_S[1] * fs)
-        self.align = round(ALIGN_S * fs)
-        self.gap_min = round(GAP_MIN_S * fs)
-        self.smooth = max(1, round(WIDTH_SMOOTH_S * fs))
-        # lags in tie-break order: 0, -1, 1, -2, 2, ...
-        self.lags = np.array(sorted(range(-self.align, self.align + 1), key=lambda v: (abs(v), v)))
-
-
-class _Signal:
-    """x padded with NaN once, so that segments around any centre can be sliced from it."""
-
-    def __init__(self, x: np.ndarray, margin: int) -> None:
-        self.n, self.margin = len(x), margin
-        self.padded = np.full(len(x) + 2 * margin, np.nan)
-        self.padded[margin : margin + len(x)] = x
-
-    def segments(self, centres: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        """[k, hi - lo + 1] samples x[c + lo .. c + hi] of each centre, NaN outside x."""
-        return self.padded[centres[:, None] + self.margin + np.arange(lo, hi + 1)]
-
-
-def _compare(seg: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Correlation, ||seg - T|| / ||T|| and peak-to-peak ratio of each row against T, over the
-    row's valid samples (both re-centred on them)."""
-    valid = ~np.isnan(seg)
-    n = np.maximum(valid.sum(1), 1)
-    b = np.where(valid, seg, 0.0)
-    m = np.where(valid, template[None, :], 0.0)
-    b = np.where(valid, b - (b.sum(1) / n)[:, None], 0.0)
-    m = np.where(valid, m - (m.sum(1) / n)[:, None], 0.0)
-    bb, mm, bm = (b * b).sum(1), (m * m).sum(1), (b * m).sum(1)
-    corr = np.clip(bm / np.maximum(np.sqrt(bb * mm), _EPS), -1, 1)
-    dev = np.sqrt(np.maximum(bb + mm - 2 * bm, 0)) / np.maximum(np.sqrt(mm), _EPS)
-    p2p_b = np.where(valid, b, -np.inf).max(1) - np.where(valid, b, np.inf).min(1)
-    p2p_m = np.where(valid, m, -np.inf).max(1) - np.where(valid, m, np.inf).min(1)
-    return corr, dev, p2p_b / np.maximum(p2p_m, _EPS)
-
-
-def _template(x: _Signal, beats: np.ndarray, rr_prev, rr_next, med, s: _Scale):
-    """T (mean-centred) from the latest typical beats, or None."""
-    whole = (beats - s.pre >= 0) & (beats + s.post < x.n)
-    typical = np.zeros(len(beats), dtype=bool)
-    if np.isfinite(med):
-        with np.errstate(invalid="ignore"):
-            typical = (
-                whole
-                & (rr_prev >= TYPICAL[0] * med)
-                & (rr_prev <= TYPICAL[1] * med)
-                & ~(rr_next < TYPICAL[0] * med)
-            )
-    chosen = np.flatnonzero(typical)
-    if len(chosen) < MIN_TYPICAL:
-        chosen = np.flatnonzero(whole)
-    if len(chosen) < MIN_TEMPLATE:
-        return None
-    segs = x.segments(beats[chosen[-MAX_TEMPLATE_BEATS:]], -s.pre, s.post)
-    template = np.median(segs - segs.mean(1, keepdims=True), 0)
-    return template - template.mean()
-
-
-def _aligned(x: _Signal, centres: np.ndarray, template: np.ndarray, s: _Scale) -> np.ndarray:
-    """Segments [k, width] of `centres`, each at its best-correlating lag (see module doc); a
-    lag that would move the QRS core out of x is not taken."""
-    ext = x.segments(centres, -s.pre - s.align, s.post + s.align)
-    view = np.lib.stride_tricks.sliding_window_view(ext, s.width, axis=1)
-    view = view[:, s.lags + s.align]  # [k, lags, width], lags in tie-break order
-    best = np.empty((len(centres), s.width))
-    inside = ~np.isnan(ext).any(1)
-    if inside.any():  # every lag lies in x: plain correlations
-        vc = view[inside] - view[inside].mean(-1, keepdims=True)
-        tc = template - template.mean()
-        norm = np.sqrt((vc * vc).sum(-1)) * np.sqrt((tc * tc).sum())
-        corr = np.einsum("kld,d->kl", vc, tc) / np.maximum(norm, _EPS)
-        best[inside] = view[inside][np.arange(int(inside.sum())), np.argmax(corr, 1)]
-    edge = np.flatnonzero(~inside)
-    if len(edge):  # near an end of x: correlations over the samples inside, core inside
-        cand = view[edge]  # [e, lags, width]
-        corr, _, _ = _compare(cand.reshape(-1, s.width), template)
-        corr = corr.reshape(len(edge), len(s.lags))
-        core_in = ~np.isnan(cand[:, :, s.core]).any(-1)
-        corr = np.where(core_in, corr, -np.inf)
-        best[edge] = cand[np.arange(len(edge)), np.argmax(corr, 1)]
-    return best
-
-
-def _gap_activity(x: np.ndarray, beats: np.ndarray, s: _Scale) -> np.ndarray:
-    """Peak-to-peak of x between consecutive beats' segments [len(beats) - 1]; NaN for a gap
-    shorter than GAP_MIN_S."""
-    out = np.full(max(len(beats) - 1, 0), np.nan)
-    a, b = beats[:-1] + s.post, beats[1:] - s.pre
-    ok = np.flatnonzero(b - a >= s.gap_min)
-    if len(ok):  # the gaps are disjoint and in order: reduce over [a0, b0, a1, b1, ...]
-        edges = np.stack([a[ok], b[ok]], 1).ravel()
-        out[ok] = (np.maximum.reduceat(x, edges) - np.minimum.reduceat(x, edges))[::2]
-    return out
-
-
-def dominant_beat(x: np.ndarray, beats: np.ndarray, fs: float) -> np.ndarray | None:
-    """The running dominant beat T of `x` (mean-centred, -0.25 .. +0.40 s), or None."""
-    s = _Scale(fs)
-    beats = np.sort(np.asarray(beats, dtype=np.int64))
-    rr = np.diff(beats) / s.fs
-    med = float(np.median(rr)) if len(rr) else np.nan
-    signal = _Signal(np.asarray(x, dtype=np.float64), s.pre + s.post + 2 * s.align + 1)
-    return _template(signal, beats, np.r_[np.nan, rr], np.r_[rr, np.nan], med, s)
-
-
 def window_context(
     x: np.ndarray, beats: np.ndarray, w0: int, fs: float, *, max_beats: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +78,7 @@ def window_context(
     `x` the band-passed signal from the start of the history to the window's end; `beats`
     the detected beat indices in `x`; `w0` the window's first sample in `x`.
     """
-    s = _Scale(fs)
+    s = SampleScale(fs)
     x = np.asarray(x, dtype=np.float64)
     beats = np.sort(np.asarray(beats, dtype=np.int64))
     beats = beats[(beats >= 0) & (beats < len(x))]
@@ -207,8 +87,8 @@ def window_context(
     has_rr = np.isfinite(med) and med > 0
     safe = med if has_rr else 1.0
     rr_prev, rr_next = np.r_[np.nan, rr], np.r_[rr, np.nan]
-    signal = _Signal(x, s.pre + s.post + 2 * s.align + 1)
-    template = _template(signal, beats, rr_prev, rr_next, med, s)
+    signal = PaddedSignal(x, s.pre + s.post + 2 * s.align + 1)
+    template = template_from_beats(signal, beats, rr_prev, rr_next, med, s)
 
     inw = np.flatnonzero(beats >= w0)
     wb = beats[inw]
@@ -223,16 +103,16 @@ def window_context(
     if template is not None and k:
         morph = (wb - s.core_lo >= 0) & (wb + s.core_hi < len(x))
     if morph.any():
-        seg = _aligned(signal, wb[morph], template, s)
+        seg = aligned_segments(signal, wb[morph], template, s)
         seg = seg - np.nanmean(seg, 1, keepdims=True)
-        c, d, a = _compare(seg, template)
+        c, d, a = compare_to_template(seg, template)
         corr[morph], dev[morph], amp[morph] = c, np.clip(d, 0, CLIP), np.clip(a, 0, CLIP)
         w_beat = qrs_width(np.nan_to_num(seg[:, s.core]), s.smooth)
         w_template = qrs_width(template[None, s.core], s.smooth)[0]
-        wid[morph] = np.clip(w_beat / max(w_template, _EPS), 0, CLIP)
+        wid[morph] = np.clip(w_beat / max(w_template, EPS), 0, CLIP)
         if morph.sum() >= MIN_TEMPLATE:
             own = nanmedian(seg, 0)
-            out["window_beat_correlation"] = float(_compare(own[None], template)[0][0])
+            out["window_beat_correlation"] = float(compare_to_template(own[None], template)[0][0])
         deviant = morph & (corr < DEVIANT)
         out |= {
             "min_correlation_ctx": float(corr[morph].min()),
@@ -263,7 +143,7 @@ def window_context(
         if len(ending) >= 2:
             out["rr_msd_ctx"] = float(min(np.abs(np.diff(ending)).mean() / safe, CLIP))
     if template is not None:
-        gaps = _gap_activity(x, beats, s) / max(float(template.max() - template.min()), _EPS)
+        gaps = gap_activity(x, beats, s) / max(float(template.max() - template.min()), EPS)
         in_window = gaps[inw[inw >= 1] - 1] if k else np.zeros(0)
         in_window, everywhere = in_window[np.isfinite(in_window)], gaps[np.isfinite(gaps)]
         if len(in_window):

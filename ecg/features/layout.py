@@ -5,8 +5,9 @@ its window-relative vector (`BEAT_FEATURES`, `ecg.features.beat_features`) and i
 context vector (`CONTEXT_BEAT_FEATURES`, `ecg.features.context`), followed by the window's
 features, the same at every step: window-relative (`WINDOW_FEATURES`) and patient-context
 (`CONTEXT_WINDOW_FEATURES`). The window features are standardised with fixed physiological
-constants (`WINDOW_CENTRE`, `WINDOW_SCALE`, never fitted to data), so that an ordinary sinus
-window maps to about 0 and ectopy to O(1), and every value is clipped to [-8, 8].
+constants (never fitted to data), written beside each name in `WINDOW_TABLE` and
+`CONTEXT_WINDOW_TABLE` and gathered as `WINDOW_CENTRE`, `WINDOW_SCALE`, so that an ordinary
+sinus window maps to about 0 and ectopy to O(1), and every value is clipped to [-8, 8].
 
 The names and sizes are defined here, importing nothing above `ecg.core`, so that the model
 configs can check against them cheaply.
@@ -30,17 +31,6 @@ BEAT_FEATURES: tuple[str, ...] = (
     "amplitude",
     "width",
 )
-WINDOW_FEATURES: tuple[str, ...] = (
-    "rr_min_ratio",
-    "rr_max_ratio",
-    "rr_cv",
-    "rr_msd_ratio",
-    "min_correlation",
-    "max_deviation",
-    "heart_rate",
-    "beat_count",
-    "abnormal_fraction",
-)
 CONTEXT_BEAT_FEATURES: tuple[str, ...] = (
     "c_rr_prev",
     "c_rr_next",
@@ -49,44 +39,60 @@ CONTEXT_BEAT_FEATURES: tuple[str, ...] = (
     "c_amplitude",
     "c_width",
 )
-CONTEXT_WINDOW_FEATURES: tuple[str, ...] = (
-    "hr_ratio",
-    "rr_min_ctx",
-    "rr_max_ctx",
-    "premature_share",
-    "premature_count",
-    "min_correlation_ctx",
-    "max_deviation_ctx",
-    "deviant_share",
-    "deviant_count",
-    "window_beat_correlation",
-    "rr_msd_ctx",
-    "max_amplitude_ctx",
-    "max_width_ctx",
-    "gap_activity",
-    "gap_ratio",
-    "gap_activity_max",
-    "abs_log_hr_ratio",
-    "max_abs_log_rr",
-    "deviant_premature",
-    "deviant_not_premature",
+
+
+class WindowFeature(NamedTuple):
+    """A window feature and its fixed standardisation: `(value - centre) / scale`."""
+
+    name: str
+    centre: float
+    scale: float
+
+
+WINDOW_TABLE: tuple[WindowFeature, ...] = (  # window-relative
+    WindowFeature("rr_min_ratio", 1, 1),
+    WindowFeature("rr_max_ratio", 1, 1),
+    WindowFeature("rr_cv", 0, 0.2),
+    WindowFeature("rr_msd_ratio", 0, 0.2),
+    WindowFeature("min_correlation", 1, 1),
+    WindowFeature("max_deviation", 0, 1),
+    WindowFeature("heart_rate", 75, 25),
+    WindowFeature("beat_count", 12, 6),
+    WindowFeature("abnormal_fraction", 0, 1),
 )
+CONTEXT_WINDOW_TABLE: tuple[WindowFeature, ...] = (  # patient-context
+    WindowFeature("hr_ratio", 1, 0.3),
+    WindowFeature("rr_min_ctx", 1, 0.3),
+    WindowFeature("rr_max_ctx", 1, 0.3),
+    WindowFeature("premature_share", 0, 0.3),
+    WindowFeature("premature_count", 0, 3),
+    WindowFeature("min_correlation_ctx", 1, 0.3),
+    WindowFeature("max_deviation_ctx", 0, 1),
+    WindowFeature("deviant_share", 0, 0.3),
+    WindowFeature("deviant_count", 0, 3),
+    WindowFeature("window_beat_correlation", 1, 0.3),
+    WindowFeature("rr_msd_ctx", 0, 0.2),
+    WindowFeature("max_amplitude_ctx", 0, 1),
+    WindowFeature("max_width_ctx", 0, 1),
+    WindowFeature("gap_activity", 0.1, 0.1),
+    WindowFeature("gap_ratio", 1, 0.5),
+    WindowFeature("gap_activity_max", 0.1, 0.2),
+    WindowFeature("abs_log_hr_ratio", 0, 0.3),
+    WindowFeature("max_abs_log_rr", 0, 0.3),
+    WindowFeature("deviant_premature", 0, 3),
+    WindowFeature("deviant_not_premature", 0, 3),
+)
+WINDOW_FEATURES: tuple[str, ...] = tuple(f.name for f in WINDOW_TABLE)
+CONTEXT_WINDOW_FEATURES: tuple[str, ...] = tuple(f.name for f in CONTEXT_WINDOW_TABLE)
 STEP_BEAT = len(BEAT_FEATURES) + len(CONTEXT_BEAT_FEATURES)  # 13, zero on padding
 STEP_WINDOW = len(WINDOW_FEATURES) + len(CONTEXT_WINDOW_FEATURES)  # 29, at every step
 STEP_FEATURES = STEP_BEAT + STEP_WINDOW  # 42
 CLIP = 8.0
 
-# (value - centre) / scale of the window features, in the order above.
-WINDOW_CENTRE = np.array(
-    [1, 1, 0, 0, 1, 0, 75, 12, 0]  # window-relative
-    + [1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0.1, 1, 0.1, 0, 0, 0, 0],  # context
-    dtype=np.float32,
-)
-WINDOW_SCALE = np.array(
-    [1, 1, 0.2, 0.2, 1, 1, 25, 6, 1]
-    + [0.3, 0.3, 0.3, 0.3, 3, 0.3, 1, 0.3, 3, 0.3, 0.2, 1, 1, 0.1, 0.5, 0.2, 0.3, 0.3, 3, 3],
-    dtype=np.float32,
-)
+# (value - centre) / scale of the window features, in the order WINDOW_FEATURES +
+# CONTEXT_WINDOW_FEATURES.
+WINDOW_CENTRE = np.array([f.centre for f in WINDOW_TABLE + CONTEXT_WINDOW_TABLE], np.float32)
+WINDOW_SCALE = np.array([f.scale for f in WINDOW_TABLE + CONTEXT_WINDOW_TABLE], np.float32)
 
 
 class LayoutParts(NamedTuple):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.context import HISTORY_S, SEGMENT_S, dominant_beat
+from ecg.features.beat_template import SEGMENT_S, dominant_beat
+from ecg.features.context import HISTORY_S
 
 GAIN = 4.0  # a residual as large as a dominant beat reads like a z-scored R peak
 CLIP = 8.0

@@ -1,5 +1,5 @@
 """The deployable model: an ensemble checkpoint with its decision threshold and the input
-it was trained on (`models/final/model.pt`, written by the crossval stage)."""
+it was trained on (`models/final/model.pt`, written by the evaluate stage)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,9 @@ from ecg.core.config import from_mapping
 from ecg.core.errors import ECGError
 from ecg.models.checkpoint import load_scorer
 from ecg.models.ensemble import MeanEnsemble
+from ecg.signal.input_spec import InputSpec
 
 DEFAULT_MODEL = Path("models/final/model.pt")
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    lead: str  # the lead the model was trained on (MIT-BIH's MLII)
-    fs: float  # Hz: every recording is resampled to this rate
-    window: int  # samples at `fs` per scored window
-    stride: int  # samples at `fs` between window starts
-    bandpass_hz: list[float]  # [low, high] zero-phase Butterworth band-pass
-    notch_hz: float  # mains notch (0: none)
-    sqi_threshold: float  # training kept only windows at or above this signal quality
 
 
 @dataclass

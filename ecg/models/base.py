@@ -1,9 +1,10 @@
 """What every registered model provides, and the output they all return.
 
-A model is built from its config dataclass alone (`Model(config)`, kept as `model.config`), reads either raw windows (`input_kind = "waveform"`) or the beat layout
-(`"beats"`), returns an `SNNOutput` whose `logits` [B, 2] rank windows finely, and reports
-its per-window cost with `cost(x)`: the same keys for every model, so that evaluation and
-cross-validation compare like with like.
+A model is built from its config dataclass alone (`Model(config)`, kept as `model.config`),
+reads either raw windows (`input_kind = "waveform"`) or the beat layout (`"beats"`), returns a
+`ModelOutput` whose `logits` [B, 2] rank windows finely, and reports its per-window cost with
+`cost(x)`: the same keys for every model, so that evaluation and cross-validation compare like
+with like.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import torch
 from torch import Tensor, nn
 
 
-class SNNOutput(NamedTuple):
+class ModelOutput(NamedTuple):
+    """The forward pass of every model, spiking or not (a non-spiking model, `BeatANN` or
+    `LogisticBaseline`, returns all-zero `spikes` so that the shapes stay the same)."""
+
     spikes: Tensor  # [T, B, classes] output-layer spikes (zeros for a non-spiking model)
     membrane: Tensor  # [T, B, classes] output-layer membrane (or per-step output)
     logits: Tensor  # [B, classes] membrane averaged over time
@@ -28,7 +32,7 @@ class LayerActivity(NamedTuple):
     num_steps: int
 
 
-def spike_probability(logits: Tensor) -> Tensor:
+def arrhythmia_probability(logits: Tensor) -> Tensor:
     """Softmax probability of class 1 (Arrhythmia) from `[B, 2]` logits."""
     return torch.softmax(logits, dim=-1)[..., 1]
 
@@ -57,7 +61,7 @@ class ECGModel(nn.Module):
     @torch.no_grad()
     def score(self, x: Tensor) -> Tensor:
         """Probability of Arrhythmia per window `[B]` (no graph; mode left as is)."""
-        return spike_probability(self(x).logits)
+        return arrhythmia_probability(self(x).logits)
 
     def cost(self, x: Tensor) -> dict[str, float]:
         """Per-window operation counts (`COST_KEYS`, plus model-specific detail) averaged
@@ -65,7 +69,7 @@ class ECGModel(nn.Module):
         raise NotImplementedError
 
     @torch.no_grad()
-    def eval_forward(self, x: Tensor) -> SNNOutput:
+    def eval_forward(self, x: Tensor) -> ModelOutput:
         """Forward pass in eval mode, restoring the mode afterwards."""
         was_training = self.training
         self.eval()

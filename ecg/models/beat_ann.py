@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ecg.models.base import ECGModel, SNNOutput
+from ecg.models.base import ECGModel, ModelOutput
 from ecg.models.beat_steps import as_steps, first_layer_macs, present_beats
 from ecg.models.configs import BeatANNConfig
 from ecg.models.registry import register
@@ -43,7 +43,7 @@ class BeatANN(ECGModel):
     def encode(self, x: Tensor) -> Tensor:
         return as_steps(self.in_precision(x), self.num_steps, self.step_features)
 
-    def forward(self, x: Tensor) -> SNNOutput:
+    def forward(self, x: Tensor) -> ModelOutput:
         h = self.encode(x)  # [B, T, F]
         keep = 1.0 - self.dropout
         for i, fc in enumerate(self.fcs):
@@ -54,7 +54,7 @@ class BeatANN(ECGModel):
                     mask = h.new_empty(h.shape[0], 1, h.shape[2]).bernoulli_(keep).div_(keep)
                     h = h * mask
         membrane = h.transpose(0, 1)  # [T, B, classes]
-        return SNNOutput(torch.zeros_like(membrane), membrane, membrane.mean(0))
+        return ModelOutput(torch.zeros_like(membrane), membrane, membrane.mean(0))
 
     @torch.no_grad()
     def cost(self, x: Tensor) -> dict[str, float]:

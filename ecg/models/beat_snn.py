@@ -62,6 +62,8 @@ class BeatSNN(SpikingNetwork):
         out = self.spike_cost(x)
         steps = self.encode(x)
         out["macs_per_window"] = float(first_layer_macs(steps, self.hidden[0]).mean())
-        out["dense_macs_per_window"] = float(self.last_activity.num_steps * self.step_features * self.hidden[0])
+        out["dense_macs_per_window"] = float(
+            self.last_activity.num_steps * self.step_features * self.hidden[0]
+        )
         out["beats_per_window"] = float(present_beats(steps).mean())
         return out

@@ -60,11 +60,18 @@ def read_checkpoint(
     return name, ckpt
 
 
+def checkpoint_arch(raw: Mapping[str, Any], *, source: str) -> str:
+    """The `arch` a checkpoint's `config` dict names; one-line error when it names none."""
+    if "arch" not in raw:
+        raise ECGError(f"{source}: not a model checkpoint (config has no 'arch')")
+    return raw["arch"]
+
+
 def config_from_dict(raw: Mapping[str, Any], *, source: str) -> Any:
-    """The config object a checkpoint's `config` dict describes (`arch` picks the class;
-    checkpoints from before the registry have none and are DeepSNNs)."""
+    """The config object a checkpoint's `config` dict describes (`arch` picks the class)."""
     fields = dict(raw)
-    arch = fields.pop("arch", "deep")
+    arch = checkpoint_arch(fields, source=source)
+    del fields["arch"]
     model_class(arch, where=f"{source}: ")
     return from_mapping(CONFIGS[arch], fields, source=f"{source}: bad model config")
 
@@ -80,7 +87,7 @@ def load_model(
     """Rebuild the model a checkpoint holds, strictly; `arch` demands an architecture, and
     `overrides` replace config fields (e.g. `dropout=0.5` for fine-tuning)."""
     name, ckpt = read_checkpoint(path_or_dict, name=name)
-    found = ckpt["config"].get("arch", "deep")
+    found = checkpoint_arch(ckpt["config"], source=name)
     if arch is not None and found != arch:
         raise ECGError(f"{name}: wrong architecture: expected {arch!r}, found {found!r}")
     config = config_from_dict(ckpt["config"], source=name)
@@ -132,9 +139,7 @@ def load_scorer(path: str | os.PathLike) -> tuple[MeanEnsemble, dict[str, Any]]:
     name = os.fspath(path)
     ckpt = load_torch(name, what="model file")
     if isinstance(ckpt, Mapping) and isinstance(ckpt.get("members"), list) and ckpt["members"]:
-        members = [
-            load_model({"config": ckpt["config"], **m}, name=name) for m in ckpt["members"]
-        ]
+        members = [load_model({"config": ckpt["config"], **m}, name=name) for m in ckpt["members"]]
     else:
         members = [load_model(ckpt, name=name)]
     meta = {k: v for k, v in ckpt.items() if k not in ("members", "model_state_dict")}

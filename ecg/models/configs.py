@@ -126,3 +126,4 @@ class LogRegConfig:
 CONFIGS: dict[str, type] = {
     c.arch: c for c in (DeepSNNConfig, BeatSNNConfig, BeatANNConfig, LogRegConfig)
 }
+GBM = "gbm"  # the gradient-boosting baseline, compared beside the registered architectures

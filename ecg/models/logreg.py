@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ecg.models.base import ECGModel, SNNOutput
+from ecg.models.base import ECGModel, ModelOutput
 from ecg.models.beat_steps import as_steps, present_beats
 from ecg.models.configs import N_WINDOW, LogRegConfig
 from ecg.models.registry import register
@@ -30,10 +30,10 @@ class LogisticBaseline(ECGModel):
     def encode(self, x: Tensor) -> Tensor:
         return as_steps(self.in_precision(x), self.num_steps, self.step_features)
 
-    def forward(self, x: Tensor) -> SNNOutput:
+    def forward(self, x: Tensor) -> ModelOutput:
         logits = self.fc1(self.encode(x)[:, 0, -N_WINDOW:])
         membrane = logits.unsqueeze(0)  # [1, B, classes]
-        return SNNOutput(torch.zeros_like(membrane), membrane, logits)
+        return ModelOutput(torch.zeros_like(membrane), membrane, logits)
 
     @torch.no_grad()
     def cost(self, x: Tensor) -> dict[str, float]:

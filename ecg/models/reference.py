@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ecg.models.base import LayerActivity, SNNOutput
+from ecg.models.base import LayerActivity, ModelOutput
 from ecg.models.spiking import SpikingNetwork
 
 
@@ -22,7 +22,7 @@ class ReferenceSNN(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: Tensor) -> SNNOutput:
+    def forward(self, x: Tensor) -> ModelOutput:
         model = self.model
         p = model.prepare(x)
         lifs, fcs = model.lifs, model.fcs
@@ -43,4 +43,4 @@ class ReferenceSNN(nn.Module):
             lif.reset_mem()
         membrane = torch.stack(mem_rec)
         model.last_activity = LayerActivity(p.input_spikes, torch.stack(counts, 1), p.steps)
-        return SNNOutput(torch.stack(spk_rec), membrane, membrane.mean(0))
+        return ModelOutput(torch.stack(spk_rec), membrane, membrane.mean(0))

@@ -19,7 +19,7 @@ import torch
 from snntorch import surrogate
 from torch import Tensor, nn
 
-from ecg.models.base import ECGModel, LayerActivity, SNNOutput
+from ecg.models.base import ECGModel, LayerActivity, ModelOutput
 from ecg.models.lif import LeakyScan
 
 
@@ -82,14 +82,14 @@ class SpikingNetwork(ECGModel):
     def prepare(self, x: Tensor) -> Prepared:
         raise NotImplementedError
 
-    def forward(self, x: Tensor) -> SNNOutput:
+    def forward(self, x: Tensor) -> ModelOutput:
         """Simulate the network; spike counts per layer are left in `last_activity`."""
         p = self.prepare(x)
         out, counts = self.simulate(p)
         self.last_activity = LayerActivity(p.input_spikes, torch.stack(counts, 1), p.steps)
         return out
 
-    def simulate(self, p: Prepared) -> tuple[SNNOutput, list[Tensor]]:
+    def simulate(self, p: Prepared) -> tuple[ModelOutput, list[Tensor]]:
         """All layers with the fast kernel -> (output, per-layer spike counts [B])."""
         batch = p.x.shape[0]
         if p.seq is None:
@@ -105,7 +105,7 @@ class SpikingNetwork(ECGModel):
             args = (beta, float(lif.threshold), self.surrogate_slope, p.steps)
             h, mem, count = LeakyScan.apply(h, mask, *args)
             counts.append(count)
-        return SNNOutput(h, mem, mem.mean(0)), counts
+        return ModelOutput(h, mem, mem.mean(0)), counts
 
     def firing_rates(self, activity: LayerActivity | None = None) -> Tensor:
         """Mean spikes per neuron per step of each layer `[layers]`, over the windows."""
@@ -135,7 +135,10 @@ class SpikingNetwork(ECGModel):
         self.eval_forward(x)
         act = self.last_activity
         spikes = act.layer_spikes.to(torch.float64)
-        out = {f"spikes_per_window_lif{i + 1}": float(spikes[:, i].mean()) for i in range(spikes.shape[1])}
+        out = {
+            f"spikes_per_window_lif{i + 1}": float(spikes[:, i].mean())
+            for i in range(spikes.shape[1])
+        }
         rates = self.firing_rates(act)
         out |= {f"firing_rate_lif{i + 1}": float(r) for i, r in enumerate(rates)}
         out["spikes_per_window"] = float(spikes.sum(1).mean())

@@ -48,15 +48,3 @@ def normalise_window(x: np.ndarray) -> np.ndarray:
     centred = x - x.mean(axis=-1, keepdims=True)
     std = centred.std(axis=-1, keepdims=True)
     return (centred / np.maximum(std, 1e-6)).astype(np.float32)
-
-
-def prepare_window(
-    raw: np.ndarray,
-    fs_in: float,
-    *,
-    fs: float = 250,
-    band: tuple[float, float] = (0.5, 40.0),
-    notch: float = 60.0,
-) -> np.ndarray:
-    """One raw window (mV, any rate) -> the model's input: resample, filter, normalise."""
-    return normalise_window(bandpass_notch(resample(raw, fs_in, fs), fs, band=band, notch=notch))

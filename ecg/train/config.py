@@ -1,17 +1,21 @@
-"""The training sections of params.yaml, and `FitConfig`, everything one `fit` call uses.
+"""The training groups of params.yaml and `FitConfig`, everything one `fit` call uses.
 
-Checks sit next to the fields; every message names the key.
+`TransferConfig` is the design's transfer-learning keys (top level in params.yaml, read by
+stage1 and stage2), `StageSchedule` one stage's epochs and step size, `PretrainConfig` the
+synthetic pretraining. Each training stage builds its one `FitConfig` from these, and that
+object reaches `fit` unchanged. Checks sit next to the fields; every message names the key.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ecg.core.config import check
 
 SELECTION_MODES = ("targets", "g_mean", "last")
 LR_SCHEDULES = ("constant", "one_cycle")
 THRESHOLD_RULES = ("sensitivity_target", "youden")
+FROZEN_IN_STAGE1 = ("fc1",)  # the design: stage 1 keeps the first layer's features
 
 
 def _check_fraction(key: str, value: float, *, closed: bool = True) -> None:
@@ -19,10 +23,17 @@ def _check_fraction(key: str, value: float, *, closed: bool = True) -> None:
     check(ok, key, "in [0, 1]" if closed else "in [0, 1)", value)
 
 
+def _check_loss(batch_size: int, weight_decay: float, focal_alpha: float, gamma: float) -> None:
+    check(batch_size > 0, "batch_size", "a positive integer", batch_size)
+    check(weight_decay >= 0, "weight_decay", ">= 0", weight_decay)
+    _check_fraction("focal_alpha", focal_alpha)
+    check(gamma >= 0, "focal_gamma", ">= 0", gamma)
+
+
 @dataclass(frozen=True)
 class StageSchedule:
     num_epochs: int  # epochs at most (early stopping may end sooner)
-    learning_rate: float  # AdamW step size
+    learning_rate: float  # AdamW step size (the peak of a one-cycle schedule)
 
     def __post_init__(self) -> None:
         check(self.num_epochs > 0, "num_epochs", "a positive integer", self.num_epochs)
@@ -30,65 +41,52 @@ class StageSchedule:
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
-    time_warp: float  # max relative stretch/compress of the time axis
-    amplitude_scale: float  # max relative gain change
-    noise_std: float  # additive Gaussian noise, in window standard deviations
-    baseline_wander: float  # amplitude of a slow (0.1-0.5 Hz) sinusoid, same units
+class TransferConfig:
+    """The design's transfer-learning keys, shared by both fine-tuning stages."""
+
+    batch_size: int
+    weight_decay: float  # AdamW (decoupled) weight decay
+    dropout: float  # on hidden spikes (activations) while fine-tuning
+    focal_alpha: float  # weight of the Arrhythmia class in FocalLoss
+    focal_gamma: float
+    early_stopping_patience: int  # epochs without a new best model
+    sensitivity_target: float  # the threshold rule's target, and selection's
+    specificity_target: float
+    selection: str  # which epoch a member keeps: last | g_mean | targets (on its inner fold)
+    lr_schedule: str  # constant | one_cycle, per stage
 
     def __post_init__(self) -> None:
-        for key, value in asdict(self).items():
-            check(value >= 0, key, ">= 0", value)
-        check(self.time_warp < 1, "time_warp", "< 1", self.time_warp)
+        _check_loss(self.batch_size, self.weight_decay, self.focal_alpha, self.focal_gamma)
+        _check_fraction("dropout", self.dropout, closed=False)
+        patience = self.early_stopping_patience
+        check(patience > 0, "early_stopping_patience", "a positive integer", patience)
+        _check_fraction("sensitivity_target", self.sensitivity_target)
+        _check_fraction("specificity_target", self.specificity_target)
+        modes = " or ".join(SELECTION_MODES)
+        check(self.selection in SELECTION_MODES, "selection", modes, self.selection)
+        schedules = " or ".join(LR_SCHEDULES)
+        check(self.lr_schedule in LR_SCHEDULES, "lr_schedule", schedules, self.lr_schedule)
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    num_epochs: int  # every epoch runs; the best validation G-mean is kept
+    """Synthetic pretraining: every epoch runs, the best validation G-mean is kept."""
+
+    num_epochs: int
     learning_rate: float
     batch_size: int
     weight_decay: float  # AdamW (decoupled)
     dropout: float  # on hidden spikes
     focal_alpha: float  # weight of the Arrhythmia class in FocalLoss
     focal_gamma: float
+    lr_schedule: str  # constant | one_cycle
 
     def __post_init__(self) -> None:
         StageSchedule(self.num_epochs, self.learning_rate)
-        check(self.batch_size > 0, "batch_size", "a positive integer", self.batch_size)
-        check(self.weight_decay >= 0, "weight_decay", ">= 0", self.weight_decay)
+        _check_loss(self.batch_size, self.weight_decay, self.focal_alpha, self.focal_gamma)
         _check_fraction("dropout", self.dropout, closed=False)
-        _check_fraction("focal_alpha", self.focal_alpha)
-        check(self.focal_gamma >= 0, "focal_gamma", ">= 0", self.focal_gamma)
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    """The design's transfer-learning keys (top level in params.yaml)."""
-
-    batch_size: int
-    weight_decay: float  # AdamW (decoupled) weight decay
-    dropout: float  # on hidden spikes during fine-tuning
-    focal_alpha: float  # weight of the Arrhythmia class in FocalLoss
-    focal_gamma: float
-    early_stopping_patience: int  # epochs without a new best model
-    sensitivity_target: float
-    specificity_target: float
-    augment: bool  # train-split augmentation of raw waveforms
-
-    def __post_init__(self) -> None:
-        check(self.batch_size > 0, "batch_size", "a positive integer", self.batch_size)
-        check(self.weight_decay >= 0, "weight_decay", ">= 0", self.weight_decay)
-        _check_fraction("dropout", self.dropout, closed=False)
-        _check_fraction("focal_alpha", self.focal_alpha)
-        check(self.focal_gamma >= 0, "focal_gamma", ">= 0", self.focal_gamma)
-        check(
-            self.early_stopping_patience > 0,
-            "early_stopping_patience",
-            "a positive integer",
-            self.early_stopping_patience,
-        )
-        _check_fraction("sensitivity_target", self.sensitivity_target)
-        _check_fraction("specificity_target", self.specificity_target)
+        schedules = " or ".join(LR_SCHEDULES)
+        check(self.lr_schedule in LR_SCHEDULES, "lr_schedule", schedules, self.lr_schedule)
 
 
 @dataclass(frozen=True)
@@ -105,41 +103,24 @@ class FitConfig:
     #                 "g_mean": G-mean alone (pretraining); "last": the last epoch
     sensitivity_target: float  # also the threshold rule's target
     specificity_target: float
-    seed: int
-    threshold_rule: str = "sensitivity_target"  # decision threshold chosen on validation:
-    #   the highest-specificity one reaching sensitivity_target, or Youden's J
-    augment: AugmentConfig | None = None  # raw-waveform models only
-    fs: float = 250.0  # Hz of the windows, for augmentation's baseline wander
-    frozen: tuple[str, ...] = ()  # module names whose parameters stay fixed
-    lr_schedule: str = "constant"  # or "one_cycle": warm up to learning_rate, anneal to ~0
+    threshold_rule: str  # decision threshold chosen on validation: the highest-specificity
+    #   one reaching sensitivity_target, or Youden's J
+    lr_schedule: str  # "constant", or "one_cycle": warm up to learning_rate, anneal to ~0
+    frozen: tuple[str, ...]  # module names whose parameters stay fixed
 
     def __post_init__(self) -> None:
-        check(
-            self.lr_schedule in LR_SCHEDULES,
-            "lr_schedule",
-            " or ".join(LR_SCHEDULES),
-            self.lr_schedule,
-        )
-        check(
-            self.selection in SELECTION_MODES,
-            "selection",
-            " or ".join(SELECTION_MODES),
-            self.selection,
-        )
-        check(
-            self.threshold_rule in THRESHOLD_RULES,
-            "threshold_rule",
-            " or ".join(THRESHOLD_RULES),
-            self.threshold_rule,
-        )
         StageSchedule(self.num_epochs, self.learning_rate)
         check(self.patience > 0, "patience", "a positive integer", self.patience)
+        check(self.selection in SELECTION_MODES, "selection", "a selection mode", self.selection)
+        rules = " or ".join(THRESHOLD_RULES)
+        check(self.threshold_rule in THRESHOLD_RULES, "threshold_rule", rules, self.threshold_rule)
+        schedules = " or ".join(LR_SCHEDULES)
+        check(self.lr_schedule in LR_SCHEDULES, "lr_schedule", schedules, self.lr_schedule)
 
     @classmethod
-    def for_pretraining(cls, pre: PretrainConfig, *, seed: int) -> FitConfig:
-        """Synthetic pretraining: every epoch runs, the model is selected by G-mean alone and
-        its threshold by Youden's J, since the clinical targets are params of the MIT-BIH
-        stages and must not rerun it."""
+    def pretraining(cls, pre: PretrainConfig) -> FitConfig:
+        """Every epoch runs, the model is selected by G-mean alone and its threshold by
+        Youden's J: the clinical targets belong to the MIT-BIH stages and must not rerun it."""
         return cls(
             stage="pretrain",
             num_epochs=pre.num_epochs,
@@ -152,23 +133,19 @@ class FitConfig:
             selection="g_mean",
             sensitivity_target=0.95,  # unused by g_mean selection and the Youden rule
             specificity_target=0.85,
-            seed=seed,
             threshold_rule="youden",
+            lr_schedule=pre.lr_schedule,
+            frozen=(),
         )
 
     @classmethod
-    def for_transfer(
-        cls,
-        transfer: TransferConfig,
-        schedule: StageSchedule,
-        *,
-        stage: str,
-        seed: int,
-        frozen: tuple[str, ...] = (),
-        augment: AugmentConfig | None = None,
-        fs: float = 250.0,
+    def transfer_stage(
+        cls, transfer: TransferConfig, schedule: StageSchedule, *, stage: str
     ) -> FitConfig:
-        """A transfer stage: the shared top-level keys plus one stage's schedule."""
+        """Stage "1" (fc1 frozen) or "2" (every layer): the design's keys plus the stage's
+        schedule."""
+        if stage not in ("1", "2"):
+            raise ValueError(f"transfer stage must be '1' or '2', got {stage!r}")
         return cls(
             stage=stage,
             num_epochs=schedule.num_epochs,
@@ -178,11 +155,10 @@ class FitConfig:
             focal_alpha=transfer.focal_alpha,
             focal_gamma=transfer.focal_gamma,
             patience=transfer.early_stopping_patience,
-            selection="targets",
+            selection=transfer.selection,
             sensitivity_target=transfer.sensitivity_target,
             specificity_target=transfer.specificity_target,
-            seed=seed,
-            augment=augment,
-            fs=fs,
-            frozen=frozen,
+            threshold_rule="sensitivity_target",
+            lr_schedule=transfer.lr_schedule,
+            frozen=FROZEN_IN_STAGE1 if stage == "1" else (),
         )

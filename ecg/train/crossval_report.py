@@ -1,34 +1,35 @@
-"""What the crossval stage writes from its evaluations: `metrics/cv.json`, the out-of-fold
-scores of every window, the per-subject table, curve files for `dvc plots`, and the final
-model's checkpoint."""
+"""What the evaluate stage writes from the ensembles: `metrics/cv.json`, the held-out scores
+of every window, the per-subject table, curve files for `dvc plots`, and the final model."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ecg.core.storage import load_torch
 from ecg.data.files import ECGDataset
 from ecg.eval.config import BootstrapConfig
 from ecg.eval.cv_report import curve_files, cv_summary, subject_table
 from ecg.eval.metrics import auroc, binary_metrics
-from ecg.eval.report import csv_text
+from ecg.eval.report import csv_text, with_energy
 from ecg.eval.scoring import mean_cost
 from ecg.models.checkpoint import ensemble_payload, load_model
-from ecg.train.crossval import Evaluation
-from ecg.train.crossval_config import GBM, CrossvalConfig
-from ecg.train.ensemble import Ensemble
+from ecg.train.evaluation import Ensemble, Evaluation, evaluate_members
+from ecg.train.fine_tune import model_inputs
 from ecg.train.folds import fold_summary
+from ecg.train.plan import GBM, CrossvalConfig, member_jobs, outer_folds
 
 
 def _cost(name: str, ensemble: Ensemble, signals: torch.Tensor) -> dict[str, float]:
     """Per-window cost of one member on held-out windows (each member costs the same)."""
     if name == GBM:
         return {"note": "gradient-boosted trees: no multiply-accumulate count"}
-    model = load_model(ensemble.members[0].payload)
+    model = load_model(ensemble.members[0])
     per_member = mean_cost(model, signals, device=torch.device("cpu"))
-    return {"members": len(ensemble.members), **per_member}
+    return {"members": len(ensemble.members), **with_energy(per_member)}
 
 
 def dechazal_summary(ensemble: Ensemble, data: ECGDataset) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def cv_outputs(
             sensitivity_target=sensitivity_target,
             specificity_target=specificity_target,
         )
-        held = data.signals[torch.as_tensor(ev.folds[0].test_rows)]
+        held = data.inputs[torch.as_tensor(ev.folds[0].test_rows)]
         summary["cost_per_window"] = _cost(name, ev.folds[0], held)
         if ev.dechazal is not None:
             summary["dechazal"] = dechazal_summary(ev.dechazal, data)
@@ -100,8 +101,9 @@ def cv_outputs(
 
 def final_checkpoint(ensemble: Ensemble, data: ECGDataset, **meta: Any) -> dict[str, Any]:
     """The final model: every member, the out-of-fold threshold and what it was trained on."""
+    members = [load_torch(path, what="member checkpoint") for path in ensemble.members]
     return ensemble_payload(
-        [m.payload for m in ensemble.members],
+        [{k: m[k] for k in ("config", "model_state_dict")} for m in members],
         threshold=ensemble.threshold,
         threshold_rule=ensemble.threshold_rule,
         train_subjects=sorted(set(data.patient_ids)),
@@ -118,7 +120,7 @@ def cv_document(
     *,
     final_threshold: float,
     sensitivity_target: float,
-    seconds: float,
+    specificity_target: float,
 ) -> dict[str, Any]:
     """metrics/cv.json."""
     labels = data.labels.numpy()
@@ -131,9 +133,39 @@ def cv_document(
         "threshold_rule": "per fold, from the out-of-fold scores of its training subjects "
         f"({cv.inner_folds} inner subject folds): sensitivity >= {sensitivity_target} with "
         "the highest specificity",
+        "targets": {"sensitivity": sensitivity_target, "specificity": specificity_target},
         "fold_subjects": fold_summary(folds, data.patient_ids, labels),
         "product": cv.product,
         "final_threshold": final_threshold,
         "models": figures,
-        "seconds": round(seconds, 1),
     }
+
+
+def evaluate_models(
+    cv: CrossvalConfig,
+    *,
+    seed: int,
+    sensitivity_target: float,
+    specificity_target: float,
+    bootstrap: BootstrapConfig,
+    input_spec: dict[str, Any],
+    data_dir: Path,
+    members_dir: Path,
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """(metrics/cv.json, {file name: CSV text}, the final model's checkpoint) from the
+    stage-2 members of every model."""
+    inputs = model_inputs(data_dir, cv.models)
+    data = inputs[cv.product]
+    jobs = member_jobs(data, cv, seed=seed)
+    evaluations = evaluate_members(jobs, inputs, members_dir, sensitivity_target=sensitivity_target)
+    figures, files = cv_outputs(
+        evaluations, data, bootstrap=bootstrap, seed=seed,
+        sensitivity_target=sensitivity_target, specificity_target=specificity_target,
+    )  # fmt: skip
+    final = evaluations[cv.product].final
+    checkpoint = final_checkpoint(final, data, input=input_spec, crossval=figures[cv.product])
+    document = cv_document(
+        figures, data, outer_folds(data, cv, seed=seed), cv, final_threshold=final.threshold,
+        sensitivity_target=sensitivity_target, specificity_target=specificity_target,
+    )  # fmt: skip
+    return document, files, checkpoint

@@ -30,7 +30,6 @@ from ecg.data.files import ECGDataset
 from ecg.eval.metrics import binary_metrics
 from ecg.eval.scoring import predict, scores_from_logits
 from ecg.eval.threshold import threshold_by_rule
-from ecg.train.augment import augment_batch
 from ecg.train.checkpoint import NO_METRICS, TrainingCheckpoint
 from ecg.train.config import FitConfig
 from ecg.train.losses import FocalLoss
@@ -68,7 +67,7 @@ def validate(
     model: torch.nn.Module, data: ECGDataset, loss_fn: FocalLoss, *, device: torch.device
 ) -> tuple[dict[str, float], np.ndarray]:
     """Metrics at threshold 0.5 plus the loss, and the scores, on `data`."""
-    logits = predict(model, data.signals, batch_size=256, device=device)
+    logits = predict(model, data.inputs, batch_size=256, device=device)
     scores = scores_from_logits(logits)
     labels = data.labels.numpy()
     metrics = binary_metrics(labels, (scores >= 0.5).astype(np.int64))
@@ -83,6 +82,7 @@ def train_one_epoch(
     loss_fn: FocalLoss,
     cfg: FitConfig,
     *,
+    seed: int,
     epoch: int,
     device: torch.device,
     last_good: Path,
@@ -90,8 +90,8 @@ def train_one_epoch(
 ) -> float:
     """One pass over a seeded shuffle of `data` (the learning rate follows `scheduler` batch
     by batch, when there is one); returns the mean training loss."""
-    torch.manual_seed(epoch_seed(cfg.seed, cfg.stage, epoch))
-    gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, cfg.stage, epoch) + 1)
+    torch.manual_seed(epoch_seed(seed, cfg.stage, epoch))
+    gen = torch.Generator().manual_seed(epoch_seed(seed, cfg.stage, epoch) + 1)
     order = torch.randperm(len(data), generator=gen)
     model.train()
     total, count = 0.0, 0
@@ -99,9 +99,7 @@ def train_one_epoch(
     with progress(starts, desc=f"stage {cfg.stage} epoch {epoch}", unit="batch") as bar:
         for batch, i in enumerate(bar, start=1):
             idx = order[i : i + cfg.batch_size]
-            x, y = data.signals[idx], data.labels[idx]
-            if cfg.augment is not None:
-                x = augment_batch(x, cfg=cfg.augment, generator=gen, fs=cfg.fs)
+            x, y = data.inputs[idx], data.labels[idx]
             loss = loss_fn(model(x.to(device)).logits, y.to(device))
             if not torch.isfinite(loss):
                 raise ECGError(
@@ -133,19 +131,17 @@ class FitResult:
     seconds: float
 
     def summary(self) -> dict[str, Any]:
-        """The figures a stage writes to its metrics JSON."""
+        """The figures of the selected epoch (no wall time: results only)."""
         return {
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
             "targets_met": self.targets_met,
-            **{f"val_{k}": self.val[k] for k in ("accuracy", "sensitivity", "specificity")},
-            "val_g_mean": self.val["g_mean"],
-            "val_loss": self.val["loss"],
+            "val_acc": self.val["accuracy"],
+            **{f"val_{k}": self.val[k] for k in ("loss", "sensitivity", "specificity", "g_mean")},
             "threshold": self.threshold,
             "threshold_rule": self.threshold_rule,
             "val_at_threshold": self.val_at_threshold,
             "single_class": self.single_class,
-            "train_seconds": round(self.seconds, 1),
         }
 
 
@@ -156,6 +152,7 @@ def fit(
     val: ECGDataset,
     cfg: FitConfig,
     *,
+    seed: int,
     device: torch.device,
     best_path: str | Path,
     last_path: str | Path | None = None,
@@ -167,7 +164,8 @@ def fit(
 ) -> FitResult:
     """Train `model`, keep the selected epoch in `best_path`, return the outcome.
 
-    `on_epoch` receives each epoch's history row (live logging).
+    Every random draw derives from `seed`; `on_epoch` receives each epoch's history row (live
+    logging). Checkpoints hold no wall times, so a rerun writes the same bytes.
     """
     check_two_classes(train, val)
     best_path = Path(best_path)
@@ -206,6 +204,7 @@ def fit(
                 optimizer,
                 loss_fn,
                 cfg,
+                seed=seed,
                 epoch=epoch,
                 device=device,
                 last_good=last_path or best_path,
@@ -221,7 +220,6 @@ def fit(
                 "val_sensitivity": val_metrics["sensitivity"],
                 "val_specificity": val_metrics["specificity"],
                 "val_g_mean": val_metrics["g_mean"],
-                "seconds": round(time.perf_counter() - t0, 2),
             }
             run.history.append(row)
             improved = run.selector.consider(

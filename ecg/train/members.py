@@ -1,17 +1,17 @@
-"""One member of an ensemble: a network trained by the design's recipe (synthetic
-pretraining, stage 1 with fc1 frozen, stage 2 with every layer), or the gradient-boosting
-baseline, on some subjects; it scores any rows.
+"""One training stage of every ensemble member, and scoring a member from its checkpoint.
 
-Everything here is plain data (`Recipe`, `Member`), so that members can be trained in worker
-processes and sent back.
+A stage runs every `MemberJob` of the plan as an independent job in a pool of worker
+processes (`ecg.core.parallel`; each on one thread, seeded by the job, so the results do not
+depend on how many workers there are). A network member starts from its `start` checkpoint
+(the synthetic-pretrained model, or its own stage-1 model), trains with the stage's one
+`FitConfig`, and its selected epoch is written as a training checkpoint under the design's
+names, recording the subjects it trained, validated and was held out on. The gradient-boosting
+baseline has no two-stage recipe: it trains in stage 2.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,78 +19,145 @@ from typing import Any
 import numpy as np
 import torch
 
+from ecg.core.parallel import parallel_map
+from ecg.core.progress import log as print_line
+from ecg.core.storage import load_torch, save_torch
 from ecg.data.files import ECGDataset
 from ecg.eval.scoring import predict, scores_from_logits
-from ecg.models.checkpoint import load_model, model_payload
-from ecg.models.registry import build_model
+from ecg.models.checkpoint import load_model
 from ecg.train.config import FitConfig
-from ecg.train.crossval_config import GBM, GBMConfig
-from ecg.train.gbm import fit_gbm, score_gbm
+from ecg.train.gbm import GBMConfig, fit_gbm, score_gbm
 from ecg.train.live import LiveLog
 from ecg.train.loop import fit
+from ecg.train.plan import GBM, MemberJob
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How every member of an ensemble is trained."""
+class StageRecipe:
+    """What every member of one stage does."""
 
-    name: str  # an architecture, or "gbm"
-    model_config: Any = None  # networks: the config dataclass
-    pretrained: str | None = None  # networks: checkpoint to start from (None: from scratch)
-    stages: tuple[FitConfig, ...] = ()  # networks: the fits, in order (stage "1", "2")
-    gbm: GBMConfig | None = None  # the gradient-boosting baseline
+    fit: FitConfig
+    dropout: float  # of the networks while training
+    start: dict[str, str]  # network -> folder (or file) its members start from
+    gbm: GBMConfig | None = None  # stage 2 trains the gradient-boosting baseline
 
 
-@dataclass(frozen=True)
-class Member:
-    name: str
-    payload: Any  # networks: `model_payload`; gbm: the booster's text model
+def start_checkpoint(recipe: StageRecipe, job: MemberJob) -> Path:
+    """A folder holds one checkpoint per member; a file is every member's start."""
+    start = Path(recipe.start[job.model])
+    return start / job.path if start.is_dir() else start
 
-    def score(self, signals: torch.Tensor) -> np.ndarray:
-        """Probability of Arrhythmia per row."""
-        if self.name == GBM:
-            return score_gbm(self.payload, signals)
-        model = load_model(self.payload)
-        logits = predict(model, signals, batch_size=512, device=torch.device("cpu"))
-        return scores_from_logits(logits)
+
+def member_record(job: MemberJob, data: ECGDataset) -> dict[str, Any]:
+    """What a member checkpoint says about where it came from (for leakage checks)."""
+    subjects, records = np.asarray(data.patient_ids), np.asarray(data.record_ids)
+
+    def names(ids: np.ndarray, rows: np.ndarray) -> list[str]:
+        return sorted({str(i) for i in ids[rows]})
+
+    return {
+        "model": job.model,
+        "ensemble": job.ensemble,
+        "member": job.member,
+        "member_seed": job.seed,
+        "train_subjects": names(subjects, job.train_rows),
+        "val_subjects": names(subjects, job.val_rows),
+        "test_subjects": names(subjects, job.test_rows),
+        "train_records": names(records, job.train_rows),
+        "test_records": names(records, job.test_rows),
+    }
 
 
 def train_member(
-    recipe: Recipe,
-    train: ECGDataset,
-    val: ECGDataset,
+    job: MemberJob,
+    data: ECGDataset,
+    recipe: StageRecipe,
     *,
-    seed: int,
+    out_path: Path,
+    live_dir: Path | None,
     log: Callable[[str], None],
-    live_dir: Path | None = None,
-) -> Member:
-    """Train one member on `train`; `val` (its inner fold) selects the epoch when the
-    recipe's selection mode asks for it. Each stage logs its epochs live under `live_dir`."""
-    if recipe.name == GBM:
-        return Member(GBM, fit_gbm(train.signals, train.labels, recipe.gbm, seed=seed))
-    torch.manual_seed(seed)
-    if recipe.pretrained is None:
-        model = build_model(recipe.model_config)
-    else:
-        dropout = getattr(recipe.model_config, "dropout", None)
-        model = load_model(recipe.pretrained, **({} if dropout is None else {"dropout": dropout}))
-    with tempfile.TemporaryDirectory(prefix="ecg-member-") as tmp:
-        for cfg in recipe.stages:
-            trainable = any(n.split(".")[0] not in cfg.frozen for n, _ in model.named_parameters())
-            if not trainable:  # logistic regression has only fc1: no stage 1
-                continue
-            live = LiveLog(live_dir / f"stage{cfg.stage}") if live_dir else nullcontext()
-            with live:
-                fit(
-                    model,
-                    train,
-                    val,
-                    dataclasses.replace(cfg, seed=seed),
-                    device=torch.device("cpu"),
-                    best_path=Path(tmp) / f"stage{cfg.stage}.pt",
-                    log=log,
-                    on_epoch=live.log_epoch if live_dir else None,
-                )
-            for p in model.parameters():  # stage 1 froze fc1; the next stage trains it
-                p.requires_grad_(True)
-    return Member(recipe.name, model_payload(model))
+) -> dict[str, Any]:
+    """Train `job`'s member for one stage into `out_path`; its summary figures."""
+    record = member_record(job, data)
+    train, val = data.subset(job.train_rows), data.subset(job.val_rows)
+    if job.model == GBM:
+        booster = fit_gbm(train.inputs, train.labels, recipe.gbm, seed=job.seed)
+        save_torch({"booster": booster, "stage": recipe.fit.stage, **record}, out_path)
+        return {"member": job.path}
+    start = start_checkpoint(recipe, job)
+    ckpt = load_torch(start, what="start checkpoint (run the stage before this one)")
+    config = ckpt.get("config", {}) if isinstance(ckpt, dict) else {}
+    overrides = {"dropout": recipe.dropout} if "dropout" in config else {}
+    model = load_model(ckpt, name=str(start), **overrides)
+    with LiveLog(live_dir) if live_dir else _NoLive() as live:
+        result = fit(
+            model,
+            train,
+            val,
+            recipe.fit,
+            seed=job.seed,
+            device=torch.device("cpu"),
+            best_path=out_path,
+            extra={**record, "pretrained_model": str(start)},
+            log=log,
+            on_epoch=live.log_epoch,
+        )
+    return {"member": job.path, **result.summary()}
+
+
+class _NoLive:
+    def __enter__(self) -> _NoLive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        return None
+
+
+def member_scores(path: Path, inputs: torch.Tensor) -> np.ndarray:
+    """Probability of Arrhythmia per row, from a stage-2 member checkpoint of any model."""
+    ckpt = load_torch(path, what="member checkpoint (run the stage2 stage first)")
+    if isinstance(ckpt, dict) and "booster" in ckpt:
+        return score_gbm(ckpt["booster"], inputs)
+    model = load_model(ckpt, name=str(path))
+    return scores_from_logits(predict(model, inputs, batch_size=512, device=torch.device("cpu")))
+
+
+# --- the pool ------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(inputs: dict[str, ECGDataset], recipe: StageRecipe, out: str, live: str) -> None:
+    _WORKER.update(inputs=inputs, recipe=recipe, out=Path(out), live=Path(live))
+
+
+def _run(job: MemberJob) -> dict[str, Any]:
+    w = _WORKER
+    member = job.path.removesuffix(".pt")
+    return train_member(
+        job,
+        w["inputs"][job.model],
+        w["recipe"],
+        out_path=w["out"] / job.path,
+        live_dir=None if job.model == GBM else w["live"] / member,
+        log=lambda line: print_line(f"stage {w['recipe'].fit.stage} {member}: {line}"),
+    )
+
+
+def train_members(
+    jobs: list[MemberJob],
+    inputs: dict[str, ECGDataset],
+    recipe: StageRecipe,
+    *,
+    out_dir: Path,
+    live_dir: Path,
+) -> list[dict[str, Any]]:
+    """Train every job (`inputs`: each model's windows) into `out_dir/<job.path>`."""
+    # Tensors sent to spawned workers move to shared memory in place; the workers get a
+    # copy, so the caller's numpy views stay valid.
+    shared = {name: data.subset(np.arange(len(data))) for name, data in inputs.items()}
+    args = (shared, recipe, str(out_dir), str(live_dir))
+    return parallel_map(_run, jobs, initializer=_init, initargs=args)

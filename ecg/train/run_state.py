@@ -67,7 +67,6 @@ class RunState:
             scheduler_state_dict=None if self.scheduler is None else self.scheduler.state_dict(),
             stale_epochs=self.stale,
             finished=self.finished,
-            seconds=self.seconds,
         ).save(path)
 
     def resume_from(self, path: Path | None, log: Callable[[str], None]) -> None:
@@ -93,7 +92,6 @@ class RunState:
         self.selector.load_state_dict(state.selector)
         self.history, self.stale = list(state.history), int(state.stale_epochs)
         self.start, self.finished = int(state.epoch) + 1, bool(state.finished)
-        self.seconds = float(state.seconds)
         log(f"stage {self.cfg.stage}: resuming after epoch {state.epoch} from {path}")
 
 

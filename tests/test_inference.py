@@ -4,9 +4,11 @@ shared with training, lone windows, rate checks, and record 100 against the pipe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyedflib
 import pytest
 
@@ -15,8 +17,12 @@ from ecg.data.config import PreprocessConfig
 from ecg.data.mitdb import MITDB
 from ecg.data.windows import windows_from_record
 from ecg.inference import load_model, score_record, score_window
+from ecg.inference.leads import pick_channel
+from ecg.inference.naming import record_stems, with_lead
 from ecg.inference.recording import read_recording
 from ecg.signal.conditioning import resample
+from ecg.signal.gaps import gap_runs, gap_seconds, missing_mask
+from ecg.signal.mains import detect_mains
 from ecg.signal.qrs import detect_qrs
 from tests.deployable import INPUT, write_deployable
 from tests.wfdb_records import ecg_signal, regular_beats, write_record
@@ -60,26 +66,54 @@ def test_wfdb_at_128_hz_with_another_lead_name_and_no_annotations(tmp_path):
     rec = read_recording(base, lead="ECG1", default_lead="MLII")
     assert (rec.fs, rec.lead, rec.channels) == (128.0, "ECG1", ["ECG1", "ECG2"])
     np.testing.assert_allclose(rec.signal, x, atol=0.01)  # 200 adu/mV quantisation
-    by_index = read_recording(base, lead="1", default_lead="MLII")
-    assert by_index.lead == "ECG2"
+    assert read_recording(base, lead_index=1, default_lead="MLII").lead == "ECG2"
+    # digits are names, never positions: "2" is ECG2 ('ECG' is dropped when matching)
+    assert read_recording(base, lead="2", default_lead="MLII").lead == "ECG2"
 
 
 def test_lead_errors_list_the_channels(tmp_path):
     base = write_record(tmp_path, "r", seconds=12, fs=250, sig_names=("II", "V1"))
     with pytest.raises(ECGError, match=r"no lead 'V9' \(channels: II, V1\)"):
         read_recording(base, lead="V9", default_lead="MLII")
-    with pytest.raises(ECGError, match=r"no MLII lead .* --lead NAME\|INDEX \(channels: II, V1\)"):
-        read_recording(base, default_lead="MLII")
-    single = write_record(tmp_path, "one", seconds=12, fs=250, sig_names=("II",))
-    assert read_recording(single, default_lead="MLII").lead == "II"
+    with pytest.raises(ECGError, match=r"no channel index 2 \(channels: II, V1\)"):
+        read_recording(base, lead_index=2, default_lead="MLII")
+    # the model's MLII is lead II: no --lead needed
+    assert read_recording(base, default_lead="MLII").lead == "II"
+    other = write_record(tmp_path, "v", seconds=12, fs=250, sig_names=("V5", "V2"))
+    with pytest.raises(
+        ECGError, match=r"no MLII lead .* --lead NAME or --lead-index N \(channels: V5, V2\)"
+    ):
+        read_recording(other, default_lead="MLII")
+    single = write_record(tmp_path, "one", seconds=12, fs=250, sig_names=("V2",))
+    assert read_recording(single, default_lead="MLII").lead == "V2"
+    twice = write_record(tmp_path, "two", seconds=12, fs=250, sig_names=("MLII", "ECG II"))
+    with pytest.raises(ECGError, match=r"several channels are lead 'MLII' \(MLII, ECG II\)"):
+        read_recording(twice, default_lead="MLII")
+
+
+@pytest.mark.parametrize("name", ["ii", "II", "MLII", "ECG II", "lead II", "Lead-II", "ml ii"])
+def test_lead_names_match_in_any_case_and_alias(name):
+    assert pick_channel(["I", "II", "V1"], lead=name, index=None, default="MLII", where="x") == 1
+    assert pick_channel(["ECG I", "MLII"], lead=name, index=None, default="V1", where="x") == 1
+
+
+def test_lead_index_picks_by_position_and_digits_are_no_aliases():
+    channels = ["1", "0"]  # a CSV whose header names its columns by number
+    assert pick_channel(channels, lead=None, index=0, default="MLII", where="x") == 0
+    assert pick_channel(channels, lead="0", index=None, default="MLII", where="x") == 1
+    with pytest.raises(ECGError, match=r"no lead '2' \(channels: 1, 0\)"):
+        pick_channel(channels, lead="2", index=None, default="MLII", where="x")
 
 
 def test_edf_and_csv_readers(tmp_path):
     x = ecg_at(256, 22)
     edf = write_edf(tmp_path / "rec.edf", {"ECG I": -x, "ECG II": x}, 256)
     rec = read_recording(edf, lead="ECG II", default_lead="MLII")
-    assert (rec.fs, rec.lead, rec.name) == (256.0, "ECG II", "rec")
+    assert (rec.fs, rec.lead, rec.name, rec.fs_source) == (256.0, "ECG II", "rec", "header")
     np.testing.assert_allclose(rec.signal, x, atol=1e-3)
+    # the header's rate wins over --fs; the model's lead is found by alias
+    rec = read_recording(edf, fs=100, default_lead="MLII")
+    assert (rec.fs, rec.lead) == (256.0, "ECG II")
     csv = tmp_path / "rec.csv"
     csv.write_text(
         "time,ECG\n" + "".join(f"{i / 500},{v}\n" for i, v in enumerate(ecg_at(500, 12)))
@@ -111,6 +145,103 @@ def test_csv_needs_its_rate(tmp_path):
     path.write_text("1\n2\n")
     with pytest.raises(ECGError, match="--fs HZ"):
         read_recording(path, default_lead="MLII")
+
+
+def test_a_stated_rate_wins_over_fs(tmp_path):
+    header = tmp_path / "h.csv"
+    header.write_text("# exported by X, fs=500 Hz\nECG\n1\n2\n")
+    rec = read_recording(header, fs=250, default_lead="MLII")
+    assert (rec.fs, rec.fs_source, len(rec.signal)) == (500.0, "header", 2)
+    sidecar = tmp_path / "s.csv"
+    sidecar.write_text("1\n2\n3\n")
+    (tmp_path / "s.csv.json").write_text('{"fs": 360}')
+    assert read_recording(sidecar, fs=250, default_lead="MLII").fs_source == "sidecar"
+    np.save(tmp_path / "a.npy", np.ones(5))
+    (tmp_path / "a.npy.json").write_text('{"fs": 128}')
+    assert read_recording(tmp_path / "a.npy", default_lead="MLII").fs == 128.0
+    plain = tmp_path / "p.csv"
+    plain.write_text("1\n2\n")
+    assert read_recording(plain, fs=250, default_lead="MLII").fs_source == "--fs"
+    (tmp_path / "bad.csv").write_text("1\n")
+    (tmp_path / "bad.csv.json").write_text('{"rate": 1}')
+    with pytest.raises(ECGError, match=r'bad\.csv\.json: expected \{"fs": HZ\}'):
+        read_recording(tmp_path / "bad.csv", fs=250, default_lead="MLII")
+
+
+def test_empty_and_nan_csv_cells_are_missing_samples(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("ECG\n0.1\nnan\nNaN\n0.2\n")
+    rec = read_recording(path, fs=250, default_lead="MLII")
+    np.testing.assert_array_equal(rec.signal, [0.1, np.nan, np.nan, 0.2])
+    two = tmp_path / "two.csv"
+    two.write_text("I,II\n1,\n2,0.5\n")
+    np.testing.assert_array_equal(read_recording(two, fs=250, default_lead="MLII").signal,
+                                  [np.nan, 0.5])  # fmt: skip
+
+
+def test_a_row_of_empty_cells_is_a_missing_sample_not_dropped(tmp_path):
+    """As pandas writes NaN: '""' in a one-column CSV, ',' where every channel is missing.
+    Dropping such a row would shift every later sample in time."""
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"ECG": [0.1, np.nan, 0.2]}).to_csv(one, index=False)
+    assert one.read_text() == 'ECG\n0.1\n""\n0.2\n'
+    np.testing.assert_array_equal(read_recording(one, fs=250, default_lead="MLII").signal,
+                                  [0.1, np.nan, 0.2])  # fmt: skip
+    two = tmp_path / "two.csv"
+    pd.DataFrame({"I": [0.1, np.nan, 0.3], "II": [0.2, np.nan, 0.4]}).to_csv(two, index=False)
+    assert two.read_text() == "I,II\n0.1,0.2\n,\n0.3,0.4\n"
+    np.testing.assert_array_equal(read_recording(two, fs=250, default_lead="MLII").signal,
+                                  [0.2, np.nan, 0.4])  # fmt: skip
+    (tmp_path / "none.csv").write_text("ECG\nnan\n\n,\n")
+    with pytest.raises(ECGError, match="no valid samples"):
+        read_recording(tmp_path / "none.csv", fs=250, default_lead="MLII")
+
+
+def test_missing_signal_nan_and_flat_lines():
+    fs = 100
+    x = np.sin(np.arange(1000) / 3.0)
+    x[100:102] = np.nan  # 2 samples
+    x[300:325] = 0.7  # 0.25 s flat: missing
+    x[500:524] = 0.7  # 0.24 s flat: signal
+    x[700] = np.inf
+    mask = missing_mask(x, fs)
+    assert list(np.flatnonzero(mask)) == [100, 101, *range(300, 325), 700]
+    assert gap_runs(mask, fs) == [(1.0, 0.02), (3.0, 0.25), (7.0, 0.01)]
+    np.testing.assert_allclose(gap_seconds(mask, fs, np.array([0, 5.0]), np.array([5.0, 10])),
+                               [0.27, 0.01])  # fmt: skip
+
+
+def test_mains_is_measured():
+    fs = 500
+    x = ecg_at(fs, 20)
+    t = np.arange(len(x)) / fs
+    assert detect_mains(x, fs) is None
+    assert detect_mains(x + 0.05 * np.sin(2 * np.pi * 50 * t), fs) == 50.0
+    assert detect_mains(x + 0.05 * np.sin(2 * np.pi * 60 * t), fs) == 60.0
+    assert detect_mains(x, 120) is None  # too slow to hold 60 Hz
+
+
+@pytest.mark.parametrize(
+    ("paths", "stems"),
+    [
+        (["a/100", "b/rec_1.csv", "c/x.NPY"], ["100", "rec_1", "x"]),
+        (["rec 100.csv", "rec_100.csv"], [r"rec_100-[0-9a-f]{6}", "rec_100"]),
+        (
+            ["rec.100.csv", "x_hum50_0.05.csv"],
+            [r"rec_100-[0-9a-f]{6}", r"x_hum50_0_05-[0-9a-f]{6}"],
+        ),
+        (["électro ♥.edf"], [r"lectro-[0-9a-f]{6}"]),
+        (["a/s.csv", "b/s.csv"], [r"s-[0-9a-f]{6}", r"s-[0-9a-f]{6}"]),
+    ],
+)
+def test_output_stems_are_safe_and_distinct(paths, stems):
+    got = record_stems(paths)
+    assert len(set(got)) == len(got)
+    for stem, pattern in zip(got, stems, strict=True):
+        assert re.fullmatch(pattern, stem), (stem, pattern)
+    assert with_lead("x", lead="II", model_lead="MLII") == "x"
+    assert with_lead("x", lead="aVR", model_lead="MLII") == "x_lead-aVR"
+    assert with_lead("x", lead="ECG V1", model_lead="MLII") == "x_lead-ECG_V1"
 
 
 def test_score_record_windows_beats_and_heart_rate(model):

@@ -23,7 +23,9 @@ WIN = 3600  # one 10-s window, in 360-Hz record samples
 def windows_of(tmp_path, monkeypatch, pre_cfg):
     """`windows_of(beats, rhythms, seconds)` -> RecordWindows of a freshly written record."""
     # These tests are about labels: every window passes the quality check.
-    monkeypatch.setattr(ecg.data.windows, "sqi", lambda w, fs: np.ones(len(w), dtype=np.float32))
+    monkeypatch.setattr(
+        ecg.data.windows, "sqi", lambda w, fs, **_: np.ones(len(w), dtype=np.float32)
+    )
     counter = iter(range(1000))
 
     def run(beats, rhythms=(), seconds=30):

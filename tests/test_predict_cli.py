@@ -1,6 +1,6 @@
 """`ecg-snn predict` as a user runs it: a WFDB record at 250 Hz with lead II and no
-annotations, an EDF and a CSV; outputs read back with wfdb; one-line errors, no partial
-outputs."""
+annotations, an EDF and a CSV; outputs read back with wfdb; the CSV's '#' lines and columns,
+the JSON document; one-line errors, no partial outputs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import wfdb
 
 from ecg.cli.main import main
 from ecg.inference import load_model, score_record
+from ecg.inference.model_lookup import sha256
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at, write_edf
 from tests.wfdb_records import write_record
@@ -50,18 +51,32 @@ def model_path(tmp_path_factory, record) -> Path:
 def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_path, tmp_path):
     assert main(["predict", str(record), "--model", str(model_path), "--lead", "II",
                  "--out", str(tmp_path)]) == 0  # fmt: skip
-    lines = (tmp_path / "pt7_windows.csv").read_text().splitlines()
-    assert lines[0] == "start_s,end_s,probability,flag,sqi,beats,heart_rate"
+    text = (tmp_path / "pt7_windows.csv").read_text().splitlines()
+    notes = [line for line in text if line.startswith("#")]
+    lines = text[len(notes) :]
+    assert notes == [
+        f"# model: {model_path} (sha256 {sha256(model_path)[:12]}), threshold "
+        f"{load_model(model_path).threshold:.4f}",
+        f"# record: {record}, lead II, 250 Hz (header), mains notch 60 Hz",
+    ]
+    assert lines[0] == (
+        "start_s,end_s,status,probability,flag,sqi,low_quality,gap_s,beats,heart_rate"
+    )
     rows = [dict(zip(lines[0].split(","), r.split(","), strict=True)) for r in lines[1:]]
     assert [float(r["start_s"]) for r in rows] == [0, 10, 20, 30, 40, 50]
     flagged = [float(r["start_s"]) for r in rows if r["flag"] == "1"]
     assert 0 < len(flagged) < len(rows)
+    assert [r["status"] for r in rows] == [
+        "arrhythmia" if r["flag"] == "1" else "normal" for r in rows
+    ]
+    assert {(r["low_quality"], r["gap_s"]) for r in rows} == {("0", "0.0")}
+    assert all(70 < float(r["heart_rate"]) < 80 for r in rows)
     ann = wfdb.rdann(str(tmp_path / "pt7"), "snn")
     assert ann.fs == 250 and set(ann.symbol) == {"+"} and ann.sample[0] == 0
     # the rhythm in force at each window's start says whether it was flagged
     state = [ann.aux_note[np.searchsorted(ann.sample, float(r["start_s"]) * 250, "right") - 1]
              for r in rows]  # fmt: skip
-    assert [s == "(ARR" for s in state] == [r["flag"] == "1" for r in rows]
+    assert state == [{"1": "(ARR", "0": "(N"}[r["flag"]] for r in rows]
     assert (tmp_path / "pt7.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*")), "temporary files left behind"
 
@@ -77,14 +92,23 @@ def test_predict_edf_and_csv_with_json(model_path, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     # the EDF has no lead_II: one failure, the CSV still scored, exit 2
     assert code == 2
+    assert doc["model"] == str(model_path) and doc["threshold"] == load_model(model_path).threshold
     first, second = doc["records"]
-    assert "no lead 'lead_II' (channels: ECG)" in first["error"]
-    assert (second["name"], second["windows"], second["fs"]) == ("strip", 2, 200.0)
+    assert first == {"record": str(edf), "error": f"{edf}: no lead 'lead_II' (channels: ECG)"}
+    # "lead_II" is the model's lead (MLII ~ II): the stem names no lead
+    assert (second["record"], second["name"], second["lead"], second["fs"]) == (
+        str(csv), "strip", "lead_II", 200.0)  # fmt: skip
+    assert [w["start_s"] for w in second["windows"]] == [0.0, 10.0]
+    assert second["summary"]["windows"] == 2 and second["gaps"] == []
+    assert set(second["outputs"]) == {"windows", "annotations"}  # --no-plot
     assert (tmp_path / "out" / "strip_windows.csv").is_file()
-    assert not (tmp_path / "out" / "holter_windows.csv").exists()
-    assert main(["predict", str(edf), "--fs", "500", "--model", str(model_path),
+    assert not list((tmp_path / "out").glob("holter*"))
+    # an EDF states its rate: --fs (for files that state none) is no error, and not used
+    capsys.readouterr()
+    assert main(["predict", str(edf), "--fs", "250", "--model", str(model_path),
                  "--out", str(tmp_path / "out"), "--no-plot"]) == 0  # fmt: skip
-    assert wfdb.rdann(str(tmp_path / "out" / "holter"), "snn").sample[0] == 0
+    assert wfdb.rdann(str(tmp_path / "out" / "holter_lead-ECG"), "snn").fs == 500
+    assert "holter_lead-ECG (lead ECG): 3 windows" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -93,6 +117,8 @@ def test_predict_edf_and_csv_with_json(model_path, tmp_path, capsys):
         (["--model", "nowhere.pt"], "nowhere.pt: model file not found"),
         (["--lead", "V9"], r"no lead 'V9' \(channels: II, V1\)"),
         (["--fs", "-5"], "--fs: must be a positive rate"),
+        (["--lead-index", "2"], r"no channel index 2 \(channels: II, V1\)"),
+        (["--zoom", "-1"], "--zoom: must be 0 or more"),
     ],
 )
 def test_predict_errors_are_one_line(record, model_path, tmp_path, args, message):

@@ -33,7 +33,9 @@ def two_leads(seconds: float = 30) -> tuple[np.ndarray, np.ndarray, list]:
 
 @pytest.fixture
 def all_pass_sqi(monkeypatch):
-    monkeypatch.setattr(ecg.data.windows, "sqi", lambda w, fs: np.ones(len(w), dtype=np.float32))
+    monkeypatch.setattr(
+        ecg.data.windows, "sqi", lambda w, fs, **_: np.ones(len(w), dtype=np.float32)
+    )
 
 
 # --- lead by name -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ before an error message is printed:
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -20,7 +21,9 @@ from tqdm import tqdm
 
 
 def interactive() -> bool:
-    return sys.stderr.isatty()
+    """A bar only on a terminal, and only in the main process: bars of worker processes
+    sharing one terminal overwrite each other."""
+    return sys.stderr.isatty() and multiprocessing.parent_process() is None
 
 
 class _Lines:
@@ -54,5 +57,11 @@ def progress(
 
 
 def log(message: str, *, error: bool = False) -> None:
-    """Print a line (an `error` to stderr) without breaking a bar that is on screen."""
-    tqdm.write(message, file=sys.stderr if error else sys.stdout)
+    """Print a line (an `error` to stderr) without breaking a bar that is on screen. Outside
+    a bar the line goes out in one write, so lines of parallel workers never run together."""
+    stream = sys.stderr if error else sys.stdout
+    if interactive():
+        tqdm.write(message, file=stream)
+    else:
+        stream.write(message + "\n")
+        stream.flush()

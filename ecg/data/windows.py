@@ -59,7 +59,9 @@ def windows_from_record(
         signals=rec.windows,
         labels=labels.labels,
         confidence=labels.confidence,
-        sqi=np.asarray(sqi(rec.raw_windows, cfg.fs), dtype=np.float32),
+        sqi=np.asarray(
+            sqi(rec.raw_windows, cfg.fs, mains_hz=cfg.notch_hz or None), dtype=np.float32
+        ),
         start_samples=starts_orig,
         beat_input=None if beats is None else record_rows(rec, beats),
     )

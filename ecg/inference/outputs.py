@@ -1,128 +1,123 @@
-"""What `ecg-snn predict` writes per recording, each file atomically (a failure leaves no
-half-written file and an earlier one intact):
+"""What `ecg-snn predict` writes per recording, all or nothing:
 
-    <name>_windows.csv   one row per scored window (`ecg.inference.scoring.COLUMNS`)
-    <name>.snn           WFDB rhythm annotations ('+'), at the recording's own sampling rate
-                         (read with `wfdb.rdann(path, "snn")`): "(ARR" where a run of
-                         flagged windows starts, "(N" (the model's Normal class) where a
-                         run of unflagged windows starts, the first window included
-    <name>.png           the recording with flagged windows shaded, and the window scores
+    <stem>_windows.csv   '#' lines naming the model, threshold, record, lead, rate and mains,
+                         then one row per scored window (`ecg.inference.scoring.COLUMNS`)
+    <stem>.snn           WFDB rhythm annotations ('+' at the recording's own rate, read with
+                         `wfdb.rdann(path, "snn")`): "(ARR", "(N" (the model's Normal class)
+                         or "(UNREADABLE" where a run of such windows starts, the first
+                         window included
+    <stem>.png           the recording (beats marked) with flagged windows red, unreadable
+                         ones blue and low-quality ones hatched over any class; the window
+                         scores; and a zoomed strip of each of the first flagged episodes
+
+The files are written into a temporary folder beside them and moved into place together,
+with Ctrl-C held off while they move: a failed or interrupted record leaves none of its
+files, and never a mix of this run's and an earlier run's.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ecg.core.errors import ECGError
-from ecg.core.storage import atomic_path, write_text
+from ecg.inference.plot import write_plot
 from ecg.inference.recording import Recording
 from ecg.inference.scoring import COLUMNS, RecordScores
 
 ANNOTATION_EXT = "snn"
-RHYTHM = {True: "(ARR", False: "(N"}
-_PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
+RHYTHM = {"normal": "(N", "arrhythmia": "(ARR", "unreadable": "(UNREADABLE"}
 
 
-def output_paths(out_dir: Path, name: str) -> dict[str, Path]:
+def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     return {
-        "windows": out_dir / f"{name}_windows.csv",
-        "annotations": out_dir / f"{name}.{ANNOTATION_EXT}",
-        "plot": out_dir / f"{name}.png",
+        "windows": out_dir / f"{stem}_windows.csv",
+        "annotations": out_dir / f"{stem}.{ANNOTATION_EXT}",
+        "plot": out_dir / f"{stem}.png",
     }
 
 
-def windows_csv(scores: RecordScores) -> str:
-    lines = [",".join(COLUMNS)]
+def windows_csv(scores: RecordScores, header: dict[str, str]) -> str:
+    lines = [f"# {key}: {value}" for key, value in header.items()]
+    lines.append(",".join(COLUMNS))
     for row in scores.rows():
         lines.append(",".join("" if row[c] is None else str(row[c]) for c in COLUMNS))
     return "\n".join(lines) + "\n"
 
 
-def write_annotations(scores: RecordScores, recording: Recording, path: Path) -> None:
+def write_annotations(scores: RecordScores, fs: float, path: Path) -> None:
     import wfdb
 
     # Rhythm annotations, not comment notes: wfdb.rdann drops a note at sample 0.
-    flag = scores.flag.astype(bool)
-    changes = np.flatnonzero(np.r_[True, flag[1:] != flag[:-1]])
-    samples = np.round(scores.start_s[changes] * recording.fs).astype(np.int64)
-    notes = [RHYTHM[bool(flag[i])] for i in changes]
-    try:
-        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".annotations.") as tmp:
-            wfdb.wrann(
-                path.stem,
-                ANNOTATION_EXT,
-                samples,
-                symbol=["+"] * len(samples),
-                aux_note=notes,
-                fs=recording.fs,
-                write_dir=tmp,
-            )
-            os.replace(Path(tmp) / path.name, path)
-    except OSError as err:
-        raise ECGError(f"{path}: cannot write ({err.strerror})") from None
-
-
-def write_plot(scores: RecordScores, recording: Recording, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = np.arange(len(recording.signal)) / recording.fs
-    fig, (ax, axp) = plt.subplots(
-        2, 1, figsize=(14, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    status = np.array(scores.status)
+    changes = np.flatnonzero(np.r_[True, status[1:] != status[:-1]]) if len(status) else []
+    samples = np.round(scores.start_s[changes] * fs).astype(np.int64)
+    wfdb.wrann(
+        path.stem,
+        ANNOTATION_EXT,
+        samples,
+        symbol=["+"] * len(samples),
+        aux_note=[RHYTHM[status[i]] for i in changes],
+        fs=fs,
+        write_dir=str(path.parent),
     )
-    if len(t) > _PLOT_POINTS:
-        step = int(np.ceil(len(t) / (_PLOT_POINTS / 2)))
-        n = len(t) // step * step
-        blocks = recording.signal[:n].reshape(-1, step)
-        ax.fill_between(t[:n:step], blocks.min(1), blocks.max(1), color="k", lw=0)
-    else:
-        ax.plot(t, recording.signal, color="k", lw=0.5)
-    for start, end, flag, quality in zip(
-        scores.start_s, scores.end_s, scores.flag, scores.sqi, strict=True
-    ):
-        if flag:
-            ax.axvspan(start, end, color="tab:red", alpha=0.25, lw=0)
-        elif quality < scores.sqi_threshold:
-            ax.axvspan(start, end, color="0.6", alpha=0.25, lw=0)
-    units = f" ({recording.units})" if recording.units else ""
-    ax.set_ylabel(f"{recording.lead}{units}")
-    flagged = int(scores.flag.sum())
-    ax.set_title(
-        f"{recording.name}: {flagged} of {len(scores.flag)} windows flagged "
-        f"(red; grey: signal quality below {scores.sqi_threshold:g})"
-    )
-    axp.hlines(scores.probability, scores.start_s, scores.end_s, color="tab:blue", lw=1.5)
-    axp.axhline(scores.threshold, color="tab:red", ls="--", lw=0.8)
-    axp.set_ylim(0, 1)
-    axp.set_ylabel("P(arrhythmia)")
-    axp.set_xlabel("time (s)")
-    fig.tight_layout()
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it (main thread only)."""
+    caught: list[int] = []
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
+        before = signal.signal(signal.SIGINT, lambda *a: caught.append(1))
+    except ValueError:  # not the main thread: nothing to hold
+        yield
+        return
+    try:
+        yield
     finally:
-        plt.close(fig)
+        signal.signal(signal.SIGINT, before)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def remove_outputs(out_dir: Path, stem: str) -> None:
+    """Delete an earlier run's outputs of `stem` (stale once this run could not score it)."""
+    for path in output_paths(out_dir, stem).values():
+        path.unlink(missing_ok=True)
 
 
 def write_outputs(
-    scores: RecordScores, recording: Recording, out_dir: Path, *, plot: bool = True
+    scores: RecordScores,
+    recording: Recording,
+    out_dir: Path,
+    stem: str,
+    *,
+    header: dict[str, str],
+    plot: bool = True,
+    zoom: int = 3,
 ) -> dict[str, Path]:
-    """Write every output of one recording; returns their paths."""
-    paths = output_paths(out_dir, recording.name)
+    """Write every output of one recording, all or nothing; returns their paths."""
+    paths = output_paths(out_dir, stem)
+    if not plot:
+        paths.pop("plot")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{stem}.") as tmp:
+            staged = {k: Path(tmp) / p.name for k, p in paths.items()}
+            staged["windows"].write_text(windows_csv(scores, header))
+            write_annotations(scores, recording.fs, staged["annotations"])
+            if plot:
+                write_plot(scores, recording, staged["plot"], zoom=zoom)
+            with interrupts_held():
+                remove_outputs(out_dir, stem)
+                for kind, path in staged.items():
+                    os.replace(path, paths[kind])
     except OSError as err:
-        raise ECGError(f"{out_dir}: cannot create the output folder ({err.strerror})") from None
-    write_text(windows_csv(scores), paths["windows"])
-    write_annotations(scores, recording, paths["annotations"])
-    if plot:
-        write_plot(scores, recording, paths["plot"])
-    else:
-        paths.pop("plot")
+        raise ECGError(f"{out_dir}: cannot write the outputs of {stem} ({err.strerror})") from None
     return paths

@@ -3,18 +3,27 @@ annotations not needed), EDF files (pyEDFlib), CSV and NumPy files (with their r
 
 `RECORD` follows wfdb's convention: a WFDB record is named by its path without extension
 (`data/100` for `data/100.hea` + `.dat`); EDF, CSV and NumPy files by their file name.
+
+A file's own rate wins: WFDB and EDF headers state it; a CSV may state it in a first comment
+line (`# fs=500`), and a CSV or NumPy file in a sidecar `<file>.json` (`{"fs": 500}`); `--fs`
+gives the rate of files that state none, so one batch can mix formats and rates. Missing
+samples stay NaN: scoring finds them (`ecg.signal.gaps`).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ecg.core.errors import ECGError
-from ecg.data.record import check_dat_size, hold_invalid, read_header
+from ecg.data.record import check_dat_size, read_header
+from ecg.inference.leads import pick_channel
 
 FILE_KINDS = (".edf", ".csv", ".npy")
 
@@ -27,62 +36,69 @@ class Recording:
     lead: str  # the channel read
     channels: list[str]  # every channel of the source
     units: str  # physical unit of `signal` as the file states it ("" when it does not)
-
-
-def pick_channel(channels: list[str], lead: str | None, default: str, where: str) -> int:
-    """Index of `lead` (a name, or an index written as digits) among `channels`.
-
-    Without `lead`: the model's own lead `default` when present, else the only channel; a
-    multi-channel source without it must be told which lead to use, as the model was
-    trained on one lead and another one can look quite different.
-    """
-    listing = ", ".join(channels) if channels else "none"
-    if lead is None:
-        if default in channels:
-            return channels.index(default)
-        if len(channels) == 1:
-            return 0
-        raise ECGError(
-            f"{where}: no {default} lead (the model's); pick one with --lead NAME|INDEX "
-            f"(channels: {listing})"
-        )
-    if lead in channels:
-        return channels.index(lead)
-    if lead.isdigit() and int(lead) < len(channels):
-        return int(lead)
-    raise ECGError(f"{where}: no lead {lead!r} (channels: {listing})")
+    fs_source: str = "header"  # where the rate came from: header, sidecar or --fs
 
 
 def read_recording(
-    path: str | Path, *, lead: str | None = None, fs: float | None = None, default_lead: str
+    path: str | Path,
+    *,
+    lead: str | None = None,
+    lead_index: int | None = None,
+    fs: float | None = None,
+    default_lead: str,
 ) -> Recording:
-    """Read one lead of `path` (see the module docstring). `fs` is required for CSV and
-    NumPy files and, when given for WFDB or EDF, must agree with the file's own rate."""
+    """Read one lead of `path` (see the module docstring); `fs` is the rate of a file that
+    states none."""
     path = Path(path)
     kind = path.suffix.lower()
+    pick = dict(lead=lead, index=lead_index, default=default_lead)
     if kind == ".edf":
-        rec = _read_edf(path, lead, default_lead)
+        rec = _read_edf(path, pick)
     elif kind in (".csv", ".npy"):
-        if fs is None:
-            raise ECGError(f"{path}: a {kind} file has no sampling rate: give it with --fs HZ")
-        rec = _read_csv(path, lead, fs, default_lead) if kind == ".csv" else _read_npy(path, fs)
+        own, source = _stated_rate(path)
+        rate = own if own is not None else fs
+        if rate is None:
+            raise ECGError(
+                f"{path}: a {kind} file states no sampling rate: give it with --fs HZ, a first "
+                f"line '# fs=HZ' (CSV) or {path.name}.json {{\"fs\": HZ}}"
+            )
+        read = _read_csv if kind == ".csv" else _read_npy
+        rec = read(path, pick, rate)
+        rec = dataclasses.replace(rec, fs_source=source or "--fs")
     else:
-        rec = _read_wfdb(path, lead, default_lead)
-    if fs is not None and abs(fs - rec.fs) > 1e-6 and kind not in (".csv", ".npy"):
-        raise ECGError(f"{path}: --fs {fs:g} Hz disagrees with the file's own {rec.fs:g} Hz")
+        rec = _read_wfdb(path, pick)
     if not rec.fs > 0:
         raise ECGError(f"{path}: sampling rate must be positive, got {rec.fs}")
-    signal = hold_invalid(rec.signal, f"{path}: lead {rec.lead}")
-    return Recording(rec.name, signal, rec.fs, rec.lead, rec.channels, rec.units)
+    if len(rec.signal) and not np.isfinite(rec.signal).any():
+        raise ECGError(f"{path}: lead {rec.lead}: no valid samples")
+    return rec
 
 
-def _read_wfdb(base: Path, lead: str | None, default_lead: str) -> Recording:
+def _stated_rate(path: Path) -> tuple[float | None, str | None]:
+    """The rate a CSV's first line or a sidecar JSON states, and which."""
+    sidecar = path.with_name(path.name + ".json")
+    if sidecar.is_file():
+        try:
+            value = json.loads(sidecar.read_text())["fs"]
+            return float(value), "sidecar"
+        except (ValueError, KeyError, TypeError):
+            raise ECGError(f'{sidecar}: expected {{"fs": HZ}}') from None
+    if path.suffix.lower() == ".csv" and path.is_file():
+        with open(path, errors="replace") as f:
+            first = f.readline()
+        match = re.match(r"\s*#.*\bfs\s*[=:]\s*([0-9.]+)", first)
+        if match:
+            return float(match.group(1)), "header"
+    return None, None
+
+
+def _read_wfdb(base: Path, pick: dict) -> Recording:
     import wfdb
 
     if base.suffix in (".hea", ".dat"):
         base = base.with_suffix("")
     header = read_header(base)
-    index = pick_channel(list(header.sig_name), lead, default_lead, f"record {base}")
+    index = pick_channel(list(header.sig_name), **pick, where=f"record {base}")
     check_dat_size(base, header)
     try:
         rec = wfdb.rdrecord(str(base), channels=[index])
@@ -98,7 +114,7 @@ def _read_wfdb(base: Path, lead: str | None, default_lead: str) -> Recording:
     )
 
 
-def _read_edf(path: Path, lead: str | None, default_lead: str) -> Recording:
+def _read_edf(path: Path, pick: dict) -> Recording:
     import pyedflib
 
     if not path.is_file():
@@ -109,7 +125,7 @@ def _read_edf(path: Path, lead: str | None, default_lead: str) -> Recording:
         raise ECGError(f"{path}: not a readable EDF file ({err})") from None
     try:
         labels = [label.strip() for label in reader.getSignalLabels()]
-        index = pick_channel(labels, lead, default_lead, str(path))
+        index = pick_channel(labels, **pick, where=str(path))
         signal = np.asarray(reader.readSignal(index), dtype=np.float64)
         fs = float(reader.getSampleFrequency(index))
         units = reader.getPhysicalDimension(index).strip()
@@ -118,12 +134,20 @@ def _read_edf(path: Path, lead: str | None, default_lead: str) -> Recording:
     return Recording(path.stem, signal, fs, labels[index], labels, units)
 
 
-def _read_csv(path: Path, lead: str | None, fs: float, default_lead: str) -> Recording:
-    """A CSV of numbers, one column per channel, with or without a header row."""
+def _read_csv(path: Path, pick: dict, fs: float) -> Recording:
+    """A CSV of numbers, one column per channel, with or without a header row; lines that
+    start with '#' are comments. An empty cell or 'nan' is a missing sample, and so is a
+    blank line between samples (how a one-column CSV writes NaN); blank lines before the
+    first row and after the last are not samples."""
     if not path.is_file():
         raise ECGError(f"{path}: file not found")
     with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
+        lines = [line for line in f if not line.lstrip().startswith("#")]
+        rows = [[c.strip() for c in row] or [""] for row in csv.reader(lines)]
+    while rows and not any(rows[-1]):
+        rows.pop()
+    while rows and not any(rows[0]):
+        rows.pop(0)
     if not rows:
         raise ECGError(f"{path}: empty CSV")
     header = rows[0] if not _numeric(rows[0]) else None
@@ -132,11 +156,12 @@ def _read_csv(path: Path, lead: str | None, fs: float, default_lead: str) -> Rec
     channels = [h.strip() for h in header] if header else [str(i) for i in range(width)]
     if not body:
         raise ECGError(f"{path}: no data rows under the header")
-    index = pick_channel(channels, lead, default_lead, str(path))
+    index = pick_channel(channels, **pick, where=str(path))
     values = np.empty(len(body))
     for line, row in enumerate(body, start=2 if header else 1):
         try:
-            values[line - (2 if header else 1)] = float(row[index])
+            cell = row[index].strip()
+            values[line - (2 if header else 1)] = float(cell) if cell else np.nan
         except (ValueError, IndexError):
             cell = row[index] if index < len(row) else "(missing)"
             raise ECGError(
@@ -153,7 +178,7 @@ def _numeric(row: list[str]) -> bool:
     return True
 
 
-def _read_npy(path: Path, fs: float) -> Recording:
+def _read_npy(path: Path, pick: dict, fs: float) -> Recording:
     if not path.is_file():
         raise ECGError(f"{path}: file not found")
     try:
@@ -162,4 +187,5 @@ def _read_npy(path: Path, fs: float) -> Recording:
         raise ECGError(f"{path}: not a NumPy array file ({err})") from None
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
         raise ECGError(f"{path}: expected a 1-D numeric array, got {array.dtype} {array.shape}")
+    pick_channel(["0"], **{**pick, "default": "0"}, where=str(path))  # a --lead must say 0
     return Recording(path.stem, array.astype(np.float64), float(fs), "0", ["0"], "")

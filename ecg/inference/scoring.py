@@ -4,7 +4,9 @@ build each window's beat layout with patient context from the recording's past
 (`ecg.features.window_input`), and average the ensemble members' probabilities.
 
 A lone window (`score_window`) has no past: its context is the window itself, as for the
-first window of a record.
+first window of a record. Missing samples and flat-line dropouts are found first
+(`ecg.signal.gaps`): a window with more than a QRS-length of them is unreadable, never
+flagged; the mains notch and the quality index follow the recording's own mains frequency.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ import torch
 
 from ecg.core.device import one_thread
 from ecg.core.errors import ECGError
+from ecg.data.record import hold_invalid
 from ecg.features.window_input import record_rows
 from ecg.inference.deployed import DeployedModel
+from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
+from ecg.signal.mains import detect_mains
 from ecg.signal.qrs import detect_qrs
 from ecg.signal.record_windows import ConditionedRecord, condition_record
 from ecg.signal.sqi import sqi
 from ecg.signal.windows import beats_in_windows
 
-COLUMNS = ("start_s", "end_s", "probability", "flag", "sqi", "beats", "heart_rate")
+COLUMNS = ("start_s", "end_s", "status", "probability", "flag", "sqi", "low_quality",
+           "gap_s", "beats", "heart_rate")  # fmt: skip
+STATUS = ("normal", "arrhythmia", "unreadable")
 
 
 @dataclass(frozen=True)
@@ -32,50 +39,71 @@ class RecordScores:
 
     start_s: np.ndarray  # window start, seconds from the recording's start
     end_s: np.ndarray
-    probability: np.ndarray  # of Arrhythmia, mean over the ensemble members
-    flag: np.ndarray  # int 0/1: probability >= threshold
+    probability: np.ndarray  # of Arrhythmia, mean over the ensemble members (NaN: unreadable)
+    flag: np.ndarray  # int 0/1: readable and probability >= threshold
+    readable: np.ndarray  # bool: at most MAX_SCORED_GAP_S of missing signal
+    gap_s: np.ndarray  # seconds of missing or flat-line signal in the window (filled)
     sqi: np.ndarray  # signal quality in [0, 1]; training used windows >= sqi_threshold
     beats: np.ndarray  # int, QRS complexes detected in the window
-    heart_rate: np.ndarray  # bpm from the window's median RR (NaN below two beats)
+    heart_rate: np.ndarray  # bpm from the median RR; NaN unless readable and of good quality
     beat_times_s: np.ndarray  # every detected QRS, seconds
+    gaps: list[tuple[float, float]]  # (start, duration) s of every run of missing signal
     threshold: float
     sqi_threshold: float
+    mains_hz: float | None  # notched and left out of the quality index (None: no notch)
     duration_s: float  # of the whole recording
 
-    def rows(self) -> list[dict[str, float | int]]:
-        """One dict per window, keys `COLUMNS`."""
+    @property
+    def status(self) -> list[str]:
+        return [
+            "unreadable" if not ok else STATUS[int(f)]
+            for ok, f in zip(self.readable, self.flag, strict=True)
+        ]
+
+    def rows(self) -> list[dict[str, float | int | str | None]]:
+        """One dict per window, keys `COLUMNS` (None: no value)."""
+        low = self.sqi < self.sqi_threshold
         return [
             {
                 "start_s": round(float(s), 3),
                 "end_s": round(float(e), 3),
-                "probability": round(float(p), 6),
+                "status": st,
+                "probability": None if np.isnan(p) else round(float(p), 6),
                 "flag": int(f),
                 "sqi": round(float(q), 4),
+                "low_quality": int(lq),
+                "gap_s": round(float(g), 3),
                 "beats": int(b),
                 "heart_rate": None if np.isnan(h) else round(float(h), 1),
             }
-            for s, e, p, f, q, b, h in zip(
+            for s, e, st, p, f, q, lq, g, b, h in zip(
                 self.start_s,
                 self.end_s,
+                self.status,
                 self.probability,
                 self.flag,
                 self.sqi,
+                low,
+                self.gap_s,
                 self.beats,
                 self.heart_rate,
                 strict=True,
-            )
+            )  # fmt: skip
         ]
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | None]:
         low = self.sqi < self.sqi_threshold
         return {
             "duration_s": round(self.duration_s, 1),
             "windows": int(len(self.flag)),
             "flagged": int(self.flag.sum()),
             "flagged_share": round(float(self.flag.mean()), 4) if len(self.flag) else 0.0,
+            "unreadable_windows": int((~self.readable).sum()),
             "low_quality_windows": int(low.sum()),
+            "missing_signal_s": round(sum(d for _, d in self.gaps), 3),
             "beats": int(len(self.beat_times_s)),
             "threshold": self.threshold,
+            "mains_hz": self.mains_hz,
         }
 
 
@@ -89,15 +117,12 @@ def check_rate(fs: float, model: DeployedModel, name: str) -> None:
         )
 
 
-def condition(signal: np.ndarray, fs: float, model: DeployedModel, name: str) -> ConditionedRecord:
-    """`signal` (any rate above the band-pass' Nyquist) prepared as the model was trained."""
-    check_rate(fs, model, name)
+def condition(
+    x: np.ndarray, fs: float, model: DeployedModel, name: str, *, notch_hz: float
+) -> ConditionedRecord:
+    """Finite `x` (any rate above the band-pass' Nyquist) prepared as the model was trained,
+    with the mains notch at `notch_hz` (0: none)."""
     spec = model.input
-    x = np.asarray(signal, dtype=np.float64)
-    if x.ndim != 1:
-        raise ECGError(f"{name}: expected one lead (a 1-D signal), got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ECGError(f"{name}: the signal holds NaN or infinite samples")
     return condition_record(
         x,
         fs,
@@ -105,9 +130,20 @@ def condition(signal: np.ndarray, fs: float, model: DeployedModel, name: str) ->
         window=spec.window,
         stride=spec.stride,
         band=(spec.bandpass_hz[0], spec.bandpass_hz[1]),
-        notch=spec.notch_hz,
+        notch=notch_hz,
         name=name,
     )
+
+
+def mains_frequency(x: np.ndarray, fs: float, model: DeployedModel, mains: str) -> float | None:
+    """`mains`: "auto" (the recording's hum, else the model's notch), "50", "60" or "off"."""
+    if mains == "off":
+        return None
+    if mains == "auto":
+        found = detect_mains(x, fs)
+        return found if found is not None else (model.input.notch_hz or None)
+    hz = float(mains)
+    return hz if hz < fs / 2 else None
 
 
 def model_rows(rec: ConditionedRecord, beats: np.ndarray, model: DeployedModel) -> np.ndarray:
@@ -121,28 +157,54 @@ def probabilities(model: DeployedModel, rows: np.ndarray) -> np.ndarray:
 
 
 def score_record(
-    signal: np.ndarray, fs: float, model: DeployedModel, *, name: str = "recording"
+    signal: np.ndarray,
+    fs: float,
+    model: DeployedModel,
+    *,
+    name: str = "recording",
+    mains: str = "auto",
 ) -> RecordScores:
-    """Score every whole window of one lead `signal` sampled at `fs` Hz (any unit)."""
-    rec = condition(signal, fs, model, name)
+    """Score every whole window of one lead `signal` sampled at `fs` Hz (any unit; NaN for
+    missing samples). `mains`: "auto", "50", "60" or "off" (see `mains_frequency`)."""
+    check_rate(fs, model, name)
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1:
+        raise ECGError(f"{name}: expected one lead (a 1-D signal), got shape {x.shape}")
+    missing = missing_mask(x, fs)
+    if missing.all():
+        raise ECGError(f"{name}: no valid samples (missing or flat line throughout)")
+    x = hold_invalid(x, name)
+    mains_hz = mains_frequency(x, fs, model, mains)
+    rec = condition(x, fs, model, name, notch_hz=mains_hz or 0.0)
     beats = detect_qrs(rec.raw, rec.fs)
-    prob = probabilities(model, model_rows(rec, beats, model))
     window = rec.windows.shape[1]
+    start_s, end_s = rec.starts / rec.fs, (rec.starts + window) / rec.fs
+    gap_s = gap_seconds(missing, fs, start_s, end_s)
+    readable = gap_s <= MAX_SCORED_GAP_S
+    prob = probabilities(model, model_rows(rec, beats, model))
+    prob[~readable] = np.nan
+    quality = np.asarray(sqi(rec.raw_windows, rec.fs, mains_hz=mains_hz), dtype=np.float64)
     per_window = beats_in_windows(beats, rec.starts, window)
+    organised = readable & (quality >= model.input.sqi_threshold)
     rate = np.array(
-        [60.0 * rec.fs / np.median(np.diff(b)) if len(b) > 1 else np.nan for b in per_window]
-    )
+        [60.0 * rec.fs / np.median(np.diff(b)) if len(b) > 1 and ok else np.nan
+         for b, ok in zip(per_window, organised, strict=True)]
+    )  # fmt: skip
     return RecordScores(
-        start_s=rec.starts / rec.fs,
-        end_s=(rec.starts + window) / rec.fs,
+        start_s=start_s,
+        end_s=end_s,
         probability=prob,
-        flag=(prob >= model.threshold).astype(np.int64),
-        sqi=np.asarray(sqi(rec.raw_windows, rec.fs), dtype=np.float64),
+        flag=(readable & (prob >= model.threshold)).astype(np.int64),
+        readable=readable,
+        gap_s=gap_s,
+        sqi=quality,
         beats=np.array([len(b) for b in per_window], dtype=np.int64),
         heart_rate=rate,
         beat_times_s=beats / rec.fs,
+        gaps=gap_runs(missing, fs),
         threshold=model.threshold,
         sqi_threshold=model.input.sqi_threshold,
+        mains_hz=mains_hz,
         duration_s=len(signal) / fs,
     )
 

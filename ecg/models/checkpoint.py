@@ -138,7 +138,12 @@ def load_scorer(path: str | os.PathLike) -> tuple[MeanEnsemble, dict[str, Any]]:
     checkpoint's other entries (`threshold`, ...)."""
     name = os.fspath(path)
     ckpt = load_torch(name, what="model file")
-    if isinstance(ckpt, Mapping) and isinstance(ckpt.get("members"), list) and ckpt["members"]:
+    if not isinstance(ckpt, Mapping):
+        raise ECGError(
+            f"{name}: not a model checkpoint (it holds a {type(ckpt).__name__}, not a dict "
+            "with 'config' and weights)"
+        )
+    if isinstance(ckpt.get("members"), list) and ckpt["members"]:
         members = [load_model({"config": ckpt["config"], **m}, name=name) for m in ckpt["members"]]
     else:
         members = [load_model(ckpt, name=name)]

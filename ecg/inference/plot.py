@@ -1,0 +1,105 @@
+"""The picture of one scored recording: a reader sees at once where the model flagged, where
+it could not read the signal, and where the signal quality was below what it was trained on,
+and can look closely at the first flagged episodes.
+
+Colours: red = flagged (arrhythmia), blue = unreadable (missing or flat signal), hatching =
+low signal quality, drawn over whatever class the window has. Detected beats are marked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ecg.core.storage import atomic_path
+from ecg.inference.recording import Recording
+from ecg.inference.scoring import RecordScores
+
+_PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
+COLOURS = {"arrhythmia": "tab:red", "unreadable": "tab:blue"}
+
+
+def episodes(flag: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> list[tuple[float, float]]:
+    """(start, end) in seconds of every run of flagged windows."""
+    edges = np.diff(np.r_[0, flag.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [(float(start_s[a]), float(end_s[b])) for a, b in zip(starts, ends, strict=True)]
+
+
+def _trace(ax, t: np.ndarray, x: np.ndarray) -> None:
+    if len(t) > _PLOT_POINTS:
+        step = int(np.ceil(len(t) / (_PLOT_POINTS / 2)))
+        n = len(t) // step * step
+        blocks = x[:n].reshape(-1, step)
+        ax.fill_between(t[:n:step], blocks.min(1), blocks.max(1), color="k", lw=0)
+    else:
+        ax.plot(t, x, color="k", lw=0.5)
+
+
+def _shade(ax, scores: RecordScores, lo: float = -np.inf, hi: float = np.inf) -> None:
+    low = scores.sqi < scores.sqi_threshold
+    for a, b, status, poor in zip(scores.start_s, scores.end_s, scores.status, low, strict=True):
+        if b < lo or a > hi:
+            continue
+        if status in COLOURS:
+            ax.axvspan(a, b, color=COLOURS[status], alpha=0.25, lw=0)
+        if poor:
+            ax.axvspan(a, b, facecolor="none", edgecolor="0.35", hatch="//", lw=0)
+
+
+def _beats(ax, recording: Recording, beat_times: np.ndarray) -> None:
+    idx = np.clip(
+        np.round(beat_times * recording.fs).astype(np.int64), 0, len(recording.signal) - 1
+    )
+    ax.plot(beat_times, recording.signal[idx], "v", color="tab:green", ms=3, lw=0)
+
+
+def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: int = 3) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    strips = episodes(scores.flag, scores.start_s, scores.end_s)[:zoom]
+    heights = [3, 1] + [2] * len(strips)
+    fig, axes = plt.subplots(len(heights), 1, figsize=(14, sum(heights) * 1.2 + 1),
+                             gridspec_kw={"height_ratios": heights})  # fmt: skip
+    ax, axp = axes[0], axes[1]
+    t = np.arange(len(recording.signal)) / recording.fs
+    _trace(ax, t, recording.signal)
+    _shade(ax, scores)
+    units = f" ({recording.units})" if recording.units else ""
+    ax.set_ylabel(f"{recording.lead}{units}")
+    ax.set_title(
+        f"{recording.name}: {int(scores.flag.sum())} of {len(scores.flag)} windows flagged, "
+        f"{int((~scores.readable).sum())} unreadable"
+    )
+    ax.legend(
+        handles=[Patch(color="tab:red", alpha=0.25, label="flagged (arrhythmia)"),
+                 Patch(color="tab:blue", alpha=0.25, label="unreadable"),
+                 Patch(facecolor="none", edgecolor="0.35", hatch="//",
+                       label=f"signal quality < {scores.sqi_threshold:g}")],
+        loc="upper right", fontsize=8,
+    )  # fmt: skip
+    axp.hlines(scores.probability, scores.start_s, scores.end_s, color="tab:blue", lw=1.5)
+    axp.axhline(scores.threshold, color="tab:red", ls="--", lw=0.8)
+    axp.set_xlim(ax.get_xlim())
+    axp.set_ylim(0, 1)
+    axp.set_ylabel("P(arrhythmia)")
+    for strip, (a, b) in zip(axes[2:], strips, strict=True):
+        keep = (t >= a) & (t <= b)
+        strip.plot(t[keep], recording.signal[keep], color="k", lw=0.6)
+        _shade(strip, scores, a, b)
+        _beats(strip, recording, scores.beat_times_s[(scores.beat_times_s >= a)
+                                                     & (scores.beat_times_s <= b)])  # fmt: skip
+        strip.set_xlim(a, b)
+        strip.set_ylabel(f"{a:.0f}-{b:.0f} s")
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)

@@ -22,15 +22,8 @@ params.yaml. The pipeline stages (`stages/`, one thin module per DVC stage) impo
 library, never each other, and the library never imports them.
 """
 
-import os
-import sys
+from ecg.core.kernels import pin
 
-# Pin the numerical kernels before torch loads (a value the user set is kept): MKL's
-# conditional-numerical-reproducibility mode and ATen's portable (non-AVX) kernels give the
-# same floating-point results on every x86-64 CPU, so training gives the same figures on the
-# user's machine as on ours (measured cost: README, "Reproducibility"). When torch is already
-# loaded, its kernels are chosen: the variables stay unset, so that worker processes, which
-# inherit them, compute exactly as this one does.
-if "torch" not in sys.modules:
-    os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
-    os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
+# Before numpy, scipy or torch load: the same kernels, so the same figures, on every x86-64
+# CPU (ecg/core/kernels.py says which and why).
+pin()

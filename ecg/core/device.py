@@ -3,9 +3,8 @@
 Training and scoring run on ONE intra-op thread: a matrix product split over threads sums in
 another order, and a spiking network's training amplifies that last-bit difference into other
 figures, so results would depend on the machine's core count. The pipeline uses its cores
-with processes instead (cross-validation fits in parallel). On x86-64, `stages/__init__.py`
-also pins MKL and ATen to instruction-set-independent kernels, which makes training
-bit-identical across CPUs (README, "Reproducibility").
+with processes instead (every member trains in its own worker). `ecg.core.kernels` pins the
+libraries that pick kernels by CPU (docs/reproducibility.md).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ class MITDB:
         ).split()
     )
     PACED: tuple[str, ...] = ("102", "104", "107", "217")
-    # Records 201 and 202 come from the same man (mitdb README): every split keeps them
-    # together under the subject id "201".
+    # Records 201 and 202 come from the same man (mitdb README): every subject fold keeps
+    # them together under the subject id "201".
     _SUBJECT_OF = {"202": "201"}
 
     def __init__(self, directory: str | Path) -> None:

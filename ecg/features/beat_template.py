@@ -7,7 +7,7 @@ typical beats, every beat with a whole segment is used; with fewer than 3, there
 
 A beat's segment is ALIGNED to T: shifted by the lag within +-48 ms that correlates best with
 T (ties: smaller |lag|, then the negative one), because the detector may put identical beats'
-fiducials on R or on S. Used by `ecg.features.context` and `ecg.features.relative_view`.
+fiducials on R or on S. Used by `ecg.features.context`.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import pytest
 import wfdb
 
 from ecg.cli.main import main
+from ecg.core.storage import file_sha256
 from ecg.inference import load_model, score_record
-from ecg.inference.model_lookup import sha256
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at, write_edf
 from tests.wfdb_records import write_record
@@ -55,7 +55,7 @@ def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_pa
     notes = [line for line in text if line.startswith("#")]
     lines = text[len(notes) :]
     assert notes == [
-        f"# model: {model_path} (sha256 {sha256(model_path)[:12]}), threshold "
+        f"# model: {model_path} (sha256 {file_sha256(model_path)[:12]}), threshold "
         f"{load_model(model_path).threshold:.4f}",
         f"# record: {record}, lead II, 250 Hz (header), mains notch 60 Hz",
     ]

@@ -24,6 +24,7 @@ import wfdb
 
 from ecg.cli.main import main
 from ecg.core.cli import run_cli
+from ecg.core.storage import file_sha256
 from ecg.inference import load_model, model_lookup, score_record
 from ecg.inference.recording import Recording
 from ecg.inference.scoring import COLUMNS, STATUS, RecordScores
@@ -576,7 +577,7 @@ def test_version_with_and_without_a_model(model_path, tmp_path, isolated):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ecg-snn ") and lines[1] == f"model: {model_path}"
-    assert lines[2] == f"  sha256 {model_lookup.sha256(model_path)}"
+    assert lines[2] == f"  sha256 {file_sha256(model_path)}"
     assert lines[3] == "  beat ensemble of 2, threshold 0.5000, lead MLII"
     assert lines[4].startswith("  trained on 1 subjects")
 

@@ -10,8 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 from ecg.cli import export, predict
 from ecg.core.cli import run_cli
 from ecg.core.errors import ECGError
+from ecg.core.storage import file_sha256
 from ecg.inference.deployed import load_model
-from ecg.inference.model_lookup import find_model, install_model, sha256
+from ecg.inference.model_lookup import find_model, install_model
 
 
 def package_version() -> str:
@@ -30,7 +31,7 @@ def model_identity() -> str:
         return f"model: none ({err})"
     meta = model.meta
     return (
-        f"model: {path}\n  sha256 {sha256(path)}\n  {model.arch} ensemble of "
+        f"model: {path}\n  sha256 {file_sha256(path)}\n  {model.arch} ensemble of "
         f"{len(model.scorer.members)}, threshold {model.threshold:.4f}, lead {model.input.lead}"
         f"\n  trained on {len(meta.get('train_subjects', []))} subjects "
         f"({len(meta.get('train_records', []))} MIT-BIH records)"

@@ -13,8 +13,9 @@ from typing import Any
 
 from ecg.core.errors import ECGError
 from ecg.core.progress import log, progress
+from ecg.core.storage import file_sha256
 from ecg.inference.deployed import DeployedModel, load_model
-from ecg.inference.model_lookup import find_model, sha256
+from ecg.inference.model_lookup import find_model
 from ecg.inference.naming import record_stems, with_lead
 from ecg.inference.outputs import remove_outputs, write_outputs
 from ecg.inference.recording import read_recording
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise ECGError(f"--zoom: must be 0 or more, got {args.zoom}")
     path = find_model(args.model)
     model = load_model(path)
-    header = {"model": f"{path} (sha256 {sha256(path)[:12]}), threshold {model.threshold:.4f}"}
+    header = {"model": f"{path} (sha256 {file_sha256(path)[:12]}), threshold {model.threshold:.4f}"}
     results, failures = [], 0
     stems = record_stems(args.records)
     pairs = list(zip(args.records, stems, strict=True))

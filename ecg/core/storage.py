@@ -4,6 +4,7 @@ the earlier file intact) and safe torch loads (tensors and plain Python types on
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import pickle
@@ -83,6 +84,15 @@ def _reason(err: OSError) -> str:
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied or read-only location"
     return err.strerror or type(err).__name__
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:

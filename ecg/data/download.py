@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from importlib import resources
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from ecg.core.errors import ECGError
 from ecg.core.progress import progress
+from ecg.core.storage import file_sha256
 from ecg.data.mitdb import MITDB
 
 EXTENSIONS = (".hea", ".dat", ".atr")
@@ -28,14 +28,6 @@ def published_sha256() -> dict[str, str]:
     return {name: digest for digest, name in pairs}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(directory: Path, *, source: str) -> None:
     """Raise a one-line `ECGError` naming the first file that is missing or differs."""
     published = published_sha256()
@@ -48,7 +40,7 @@ def _verify_one(directory: Path, name: str, published: dict[str, str], source: s
     path = directory / name
     if not path.is_file():
         raise ECGError(f"{source}/{name}: file missing")
-    if sha256(path) != published[name]:
+    if file_sha256(path) != published[name]:
         raise ECGError(
             f"{source}/{name}: SHA-256 does not match mitdb {PHYSIONET_VERSION} "
             "(corrupt or modified file)"

@@ -12,7 +12,6 @@ The first that exists wins; when none does, the error lists every place looked.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -55,14 +54,6 @@ def find_model(explicit: str | os.PathLike | None = None) -> Path:
         f"no model found (looked in {places}); run `dvc repro`, pass --model PATH, set "
         f"{ENV_VAR}, or `ecg-snn install-model PATH`"
     )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def install_model(source: str | os.PathLike) -> Path:

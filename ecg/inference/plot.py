@@ -18,6 +18,7 @@ from ecg.inference.scoring import RecordScores
 
 _PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
 COLOURS = {"arrhythmia": "tab:red", "unreadable": "tab:blue"}
+ZOOM_S = 20.0  # a zoomed strip shows the first 20 s of its episode: beats stay apart
 
 
 def episodes(flag: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> list[tuple[float, float]]:
@@ -62,7 +63,8 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    strips = episodes(scores.flag, scores.start_s, scores.end_s)[:zoom]
+    strips = [(a, min(b, a + ZOOM_S)) for a, b in episodes(scores.flag, scores.start_s,
+                                                           scores.end_s)[:zoom]]  # fmt: skip
     heights = [3, 1] + [2] * len(strips)
     fig, axes = plt.subplots(len(heights), 1, figsize=(14, sum(heights) * 1.2 + 1),
                              gridspec_kw={"height_ratios": heights})  # fmt: skip

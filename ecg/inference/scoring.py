@@ -23,6 +23,7 @@ from ecg.features.window_input import record_rows
 from ecg.inference.deployed import DeployedModel
 from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
 from ecg.signal.mains import detect_mains
+from ecg.signal.organisation import organised
 from ecg.signal.qrs import detect_qrs
 from ecg.signal.record_windows import ConditionedRecord, condition_record
 from ecg.signal.sqi import sqi
@@ -45,7 +46,7 @@ class RecordScores:
     gap_s: np.ndarray  # seconds of missing or flat-line signal in the window (filled)
     sqi: np.ndarray  # signal quality in [0, 1]; training used windows >= sqi_threshold
     beats: np.ndarray  # int, QRS complexes detected in the window
-    heart_rate: np.ndarray  # bpm from the median RR; NaN unless readable and of good quality
+    heart_rate: np.ndarray  # bpm from the median RR; NaN unless readable, good, organised
     beat_times_s: np.ndarray  # every detected QRS, seconds
     gaps: list[tuple[float, float]]  # (start, duration) s of every run of missing signal
     threshold: float
@@ -185,10 +186,13 @@ def score_record(
     prob[~readable] = np.nan
     quality = np.asarray(sqi(rec.raw_windows, rec.fs, mains_hz=mains_hz), dtype=np.float64)
     per_window = beats_in_windows(beats, rec.starts, window)
-    organised = readable & (quality >= model.input.sqi_threshold)
+    # A rate only where beats are beats: readable, of good quality, and not a fibrillation-
+    # like oscillation whose waves the QRS detector would count.
+    countable = readable & (quality >= model.input.sqi_threshold)
+    countable &= organised(rec.raw_windows, rec.fs)
     rate = np.array(
         [60.0 * rec.fs / np.median(np.diff(b)) if len(b) > 1 and ok else np.nan
-         for b, ok in zip(per_window, organised, strict=True)]
+         for b, ok in zip(per_window, countable, strict=True)]
     )  # fmt: skip
     return RecordScores(
         start_s=start_s,

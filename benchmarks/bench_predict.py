@@ -35,11 +35,14 @@ from ecg.core.errors import ECGError
 from ecg.core.storage import write_json
 from ecg.data.labels import label_windows
 from ecg.data.mitdb import MITDB
+from ecg.data.record import hold_invalid
 from ecg.eval.metrics import auroc
 from ecg.inference import load_model, score_record
 from ecg.inference.recording import read_recording
-from ecg.inference.scoring import condition, model_rows, probabilities
+from ecg.inference.scoring import condition, mains_frequency, model_rows, probabilities
 from ecg.signal.conditioning import resample
+from ecg.signal.gaps import missing_mask
+from ecg.signal.organisation import organised
 from ecg.signal.qrs import detect_qrs
 from ecg.signal.sqi import sqi
 
@@ -56,7 +59,12 @@ def phase_times(path: Path, model, repeats: int = 5) -> dict[str, float]:
         rec = read_recording(path, default_lead=model.input.lead)
         times["read"] = time.perf_counter() - t0
         t = time.perf_counter()
-        cond = condition(rec.signal, rec.fs, model, "100")
+        missing_mask(rec.signal, rec.fs)
+        x = hold_invalid(rec.signal, "100")
+        mains = mains_frequency(x, rec.fs, model, "auto")
+        times["gaps_and_mains"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cond = condition(x, rec.fs, model, "100", notch_hz=mains or 0.0)
         times["condition"] = time.perf_counter() - t
         t = time.perf_counter()
         beats = detect_qrs(cond.raw, cond.fs)
@@ -68,8 +76,11 @@ def phase_times(path: Path, model, repeats: int = 5) -> dict[str, float]:
         probabilities(model, rows)
         times["model"] = time.perf_counter() - t
         t = time.perf_counter()
-        sqi(cond.raw_windows, cond.fs)
+        sqi(cond.raw_windows, cond.fs, mains_hz=mains)
         times["sqi"] = time.perf_counter() - t
+        t = time.perf_counter()
+        organised(cond.raw_windows, cond.fs)
+        times["organisation"] = time.perf_counter() - t
         times["total"] = time.perf_counter() - t0
         if round_ and (not best or times["total"] < best["total"]):
             best = times
@@ -112,8 +123,13 @@ def rate_agreement(db: MITDB, records: list[str], model) -> dict[str, object]:
             scores[fs].append(np.pad(other.probability[:n], (0, len(base.probability) - n)))
     y = np.concatenate(labels)
     p = {fs: np.concatenate(v) for fs, v in scores.items()}
-    flag = {fs: v >= model.threshold for fs, v in p.items()}
+    # Unreadable windows (missing or flat signal) have no probability: compare the others.
+    readable = np.all([np.isfinite(v) for v in p.values()], axis=0)
     out: dict[str, object] = {"windows": int(len(y)), "records": len(records)}
+    out |= {f"unreadable_{fs}hz": int((~np.isfinite(v)).sum()) for fs, v in p.items()}
+    y, p = y[readable], {fs: v[readable] for fs, v in p.items()}
+    flag = {fs: v >= model.threshold for fs, v in p.items()}
+    out["windows_compared"] = int(len(y))
     for fs in (360, *OTHER_RATES):
         out[f"auroc_{fs}hz"] = round(auroc(y, p[fs]), 4)
     for fs in OTHER_RATES:

@@ -2,6 +2,11 @@
 invalid sample and CSV exports write a dropout) and flat-line runs (an electrode off, a
 saturated amplifier, or a gap a recorder filled with a constant).
 
+A flat line is found by exact equality of samples, as recorders write a dropout (a constant,
+often 0 or the last value); a dropout that was resampled or filtered before it reached us is
+no longer constant and is not found (MIT-BIH record 116's dropouts are found at 360 Hz, not
+once resampled: benchmarks/bench_predict.py).
+
 A window with more than `MAX_SCORED_GAP_S` of it is unreadable: the beats and the rhythm in
 the gap are unknown, and a filled gap can look like a pause or an ectopic beat to a model.
 A shorter gap (a few samples) is filled from the last valid sample and scored, and the CSV

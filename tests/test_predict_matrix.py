@@ -150,7 +150,8 @@ def test_predict_from_any_folder_finds_the_model_or_lists_where_it_looked(
     assert str(model_lookup.REPO_MODEL) in err and str(data_dir / "model.pt") in err
     monkeypatch.setenv(model_lookup.ENV_VAR, str(tmp_path / "gone.pt"))
     err = in_process_error(capsys, "predict", "strip.csv")
-    assert f"$ECG_SNN_MODEL: {tmp_path / 'gone.pt'}" in err and str(data_dir) in err
+    # a model the user named must exist: no other one is used silently instead
+    assert f"{tmp_path / 'gone.pt'}: model file not found ($ECG_SNN_MODEL)" in err
     monkeypatch.delenv(model_lookup.ENV_VAR)
 
     # $ECG_SNN_MODEL, in a fresh process started elsewhere
@@ -600,3 +601,81 @@ def test_scores_of_the_cli_equal_the_api(model_path, tmp_path, capsys):
     x_read = np.array([float(v.split(",")[1]) for v in path.read_text().splitlines()[2:]])
     api = score_record(x_read, 250, load_model(model_path), name=str(path))
     assert doc["records"][0]["windows"] == api.rows()
+
+
+# -- what a review found: files people really write -----------------------------------------
+
+
+def test_an_excel_utf8_csv_with_a_byte_order_mark_keeps_its_rate_and_first_sample(tmp_path):
+    from ecg.inference.recording import read_recording
+
+    path = tmp_path / "bom.csv"
+    path.write_text("\ufeff# fs=360\n1.5\n2\n3\n", encoding="utf-8")
+    rec = read_recording(path, fs=250.0, default_lead="MLII")
+    assert (rec.fs, rec.fs_source) == (360.0, "header")
+    assert rec.signal.tolist() == [1.5, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "sidecar", "message"),
+    [
+        ("# fs=inf\n", None, "positive finite"),
+        ("# fs=.\n", None, "must be a number"),
+        (None, '{"fs": true}', "must be a number"),
+        (None, '{"fs": "abc"}', "must be a number"),
+        (None, '{"fs": -5}', "positive finite"),
+    ],
+)
+def test_a_bad_stated_rate_is_one_clear_error(tmp_path, first_line, sidecar, message):
+    from ecg.core.errors import ECGError
+    from ecg.inference.recording import read_recording
+
+    path = tmp_path / "r.csv"
+    path.write_text((first_line or "") + "1\n2\n")
+    if sidecar:
+        (tmp_path / "r.csv.json").write_text(sidecar)
+    with pytest.raises(ECGError, match=message):
+        read_recording(path, default_lead="MLII")
+
+
+def test_csv_rows_keep_their_place_and_errors_their_line(tmp_path):
+    from ecg.core.errors import ECGError
+    from ecg.inference.recording import read_recording
+
+    path = tmp_path / "r.csv"
+    path.write_text("MLII,V1\n1,2\n\n3,\n,4\n")  # blank and short rows: missing samples
+    v1 = read_recording(path, fs=250.0, lead="V1", default_lead="MLII").signal
+    np.testing.assert_array_equal(v1, [2.0, np.nan, np.nan, 4.0])
+    path.write_text("1,\n2,3\n4,5\n")  # headerless, an empty cell in the first row
+    first = read_recording(path, fs=250.0, lead_index=0, default_lead="MLII")
+    assert first.channels == ["0", "1"] and first.signal.tolist() == [1.0, 2.0, 4.0]
+    path.write_text("# fs=360\n# note\n1\n2\nx\n")
+    with pytest.raises(ECGError, match="line 5"):
+        read_recording(path, default_lead="MLII")
+
+
+def test_a_failed_run_by_lead_index_keeps_the_other_leads_outputs(model_path, tmp_path, capsys):
+    x = ecg_at(250, 30)
+    csv = tmp_path / "two.csv"
+    csv.write_text("MLII,V1\n" + "".join(f"{v},{-v}\n" for v in x))
+    out = tmp_path / "out"
+    assert predict(capsys, str(csv), "--fs", "250", "--model", str(model_path), "--out",
+                   str(out), "--no-plot")[0] == 0  # fmt: skip
+    before = files(out)
+    code, _, err = predict(capsys, str(csv), "--fs", "250", "--lead-index", "5", "--model",
+                           str(model_path), "--out", str(out))  # fmt: skip
+    assert code == 2 and "no channel index 5" in err
+    assert files(out) == before
+
+
+def test_an_out_that_is_a_file_and_a_record_given_twice(model_path, tmp_path, capsys):
+    x = ecg_at(250, 30)
+    csv = tmp_path / "one.csv"
+    csv.write_text("".join(f"{v}\n" for v in x))
+    (tmp_path / "afile").write_text("")
+    err = in_process_error(capsys, "predict", str(csv), "--fs", "250", "--model",
+                           str(model_path), "--out", str(tmp_path / "afile"))  # fmt: skip
+    assert "exists and is not a folder" in err
+    code, out, _ = predict(capsys, str(csv), str(csv), "--fs", "250", "--model",
+                           str(model_path), "--out", str(tmp_path / "o"), "--json")  # fmt: skip
+    assert code == 0 and len(json.loads(out)["records"]) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -78,26 +79,33 @@ def score_one(record: str, base: str, stems: list[str], model: DeployedModel,
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.fs is not None and not args.fs > 0:
+    if args.fs is not None and not (math.isfinite(args.fs) and args.fs > 0):
         raise ECGError(f"--fs: must be a positive rate in Hz, got {args.fs:g}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ECGError(f"--out {out}: exists and is not a folder")
     if args.zoom < 0:
         raise ECGError(f"--zoom: must be 0 or more, got {args.zoom}")
     path = find_model(args.model)
     model = load_model(path)
     header = {"model": f"{path} (sha256 {file_sha256(path)[:12]}), threshold {model.threshold:.4f}"}
     results, failures = [], 0
-    stems = record_stems(args.records)
-    pairs = list(zip(args.records, stems, strict=True))
+    records = list(dict.fromkeys(args.records))  # a record given twice is scored once
+    pairs = list(zip(records, record_stems(records), strict=True))
     with progress(pairs, desc="predict", unit="record") as items:
         for record, stem in items:
-            # The lead asked for names the outputs, whether or not the record can be read.
-            lead = args.lead if args.lead is not None else model.input.lead
-            stems = [with_lead(stem, lead=lead, model_lead=model.input.lead)]
+            # Outputs an earlier run of this record and lead left: the lead asked for names
+            # them even if the record cannot be read now; a channel asked for by position is
+            # known only once read.
+            stems = []
+            if args.lead_index is None:
+                lead = args.lead or ("0" if record.lower().endswith(".npy") else model.input.lead)
+                stems.append(with_lead(stem, lead=lead, model_lead=model.input.lead))
             try:
                 result = score_one(record, stem, stems, model, args, header)
             except (Exception, KeyboardInterrupt) as err:
                 for name in set(stems):  # an earlier run's outputs are stale now
-                    remove_outputs(Path(args.out), name)
+                    remove_outputs(out, name)
                 if isinstance(err, KeyboardInterrupt):
                     raise
                 failures += 1
@@ -118,6 +126,6 @@ def run(args: argparse.Namespace) -> int:
         doc = {"model": str(path), "threshold": model.threshold, "records": results}
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    if failures and len(args.records) > 1 and not args.json:
-        log(f"error: {failures} of {len(args.records)} records failed", error=True)
+    if failures and len(records) > 1 and not args.json:
+        log(f"error: {failures} of {len(records)} records failed", error=True)
     return 2 if failures else 0

@@ -12,11 +12,10 @@ import torch
 
 from ecg.core.config import from_mapping
 from ecg.core.errors import ECGError
+from ecg.inference.model_lookup import find_model
 from ecg.models.checkpoint import load_scorer
 from ecg.models.ensemble import MeanEnsemble
 from ecg.signal.input_spec import InputSpec
-
-DEFAULT_MODEL = Path("models/final/model.pt")
 
 
 @dataclass
@@ -37,10 +36,11 @@ class DeployedModel:
         return self.scorer.score(x)
 
 
-def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> DeployedModel:
-    """Load a deployable checkpoint (tensors and plain values only); `ECGError` naming the
-    file when it is missing, unsafe, or lacks a threshold or input description."""
-    name = os.fspath(path)
+def load_model(path: str | os.PathLike | None = None) -> DeployedModel:
+    """Load a deployable checkpoint (tensors and plain values only), by default the one
+    `ecg-snn` finds (`ecg.inference.model_lookup`); `ECGError` naming the file when it is
+    missing, unsafe, or lacks a threshold or input description."""
+    name = os.fspath(find_model(path))
     if not Path(name).is_file():
         raise ECGError(
             f"{name}: model file not found (`dvc repro` trains it; or pass --model PATH)"
@@ -50,7 +50,7 @@ def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> DeployedModel:
     if missing:
         raise ECGError(
             f"{name}: not a deployable model (no {' or '.join(missing)}): use the pipeline's "
-            f"{DEFAULT_MODEL} (dvc repro)"
+            "models/final/model.pt (dvc repro)"
         )
     spec = from_mapping(InputSpec, dict(meta["input"]), source=f"{name}: bad input entry")
     threshold = float(meta["threshold"])

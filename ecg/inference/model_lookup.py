@@ -44,11 +44,13 @@ def candidates(explicit: str | os.PathLike | None = None) -> list[tuple[str, Pat
 def find_model(explicit: str | os.PathLike | None = None) -> Path:
     """The model file to use; `ECGError` listing the places looked when there is none."""
     looked = candidates(explicit)
-    for _, path in looked:
+    for what, path in looked:
         if path.is_file():
             return path
-    if explicit is not None:
-        raise ECGError(f"{explicit}: model file not found")
+        if what in ("--model", f"${ENV_VAR}"):
+            # A model the user named (--model, $ECG_SNN_MODEL) must exist: another one
+            # silently used instead would score with a model they did not choose.
+            raise ECGError(f"{path}: model file not found ({what})")
     places = "; ".join(f"{what}: {path}" for what, path in looked)
     raise ECGError(
         f"no model found (looked in {places}); run `dvc repro`, pass --model PATH, set "

@@ -4,7 +4,8 @@ WFDB record names may hold only letters, digits, '-' and '_', so every output st
 those. A name that had to change gets a short hash of the original, so that `rec 100.csv`
 and `rec_100.csv` never write the same files; a lead other than the model's own is named in
 the stem, so scoring lead V1 after lead II keeps both; and two inputs of one batch that would
-still share a stem (the same file name in two folders) are told apart by their paths.
+still share a stem (the same file name in two folders) are told apart by their paths. A
+record given twice is scored once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def record_name(path: str | Path) -> str:
 
 
 def record_stems(paths: list[str]) -> list[str]:
-    """A safe, distinct stem for every input path of a batch."""
+    """A safe, distinct stem for every input path of a batch (hashes of the paths as given,
+    so the same command names its outputs alike on any machine)."""
     stems = []
     for path in paths:
         name = record_name(path)
@@ -42,7 +44,7 @@ def record_stems(paths: list[str]) -> list[str]:
         stems.append(stem if stem == name else f"{stem}-{_hash(name)}")
     counts = {s: stems.count(s) for s in stems}
     return [
-        s if counts[s] == 1 else f"{s}-{_hash(str(Path(p).resolve()))}"
+        s if counts[s] == 1 else f"{s}-{_hash(str(Path(p)))}"
         for s, p in zip(stems, paths, strict=True)
     ]
 

@@ -17,6 +17,7 @@ files, and never a mix of this run's and an earlier run's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -87,9 +88,11 @@ def interrupts_held() -> Iterator[None]:
 
 
 def remove_outputs(out_dir: Path, stem: str) -> None:
-    """Delete an earlier run's outputs of `stem` (stale once this run could not score it)."""
+    """Delete an earlier run's outputs of `stem` (stale once this run could not score it).
+    Best effort: a file that cannot be removed stays, the record's error is what is said."""
     for path in output_paths(out_dir, stem).values():
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def write_outputs(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,6 @@ import numpy as np
 from ecg.core.errors import ECGError
 from ecg.data.record import check_dat_size, read_header
 from ecg.inference.leads import pick_channel
-
-FILE_KINDS = (".edf", ".csv", ".npy")
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def read_recording(
                 f"line '# fs=HZ' (CSV) or {path.name}.json {{\"fs\": HZ}}"
             )
         read = _read_csv if kind == ".csv" else _read_npy
-        rec = read(path, pick, rate)
+        rec = read(path, pick, _rate(rate, f"{path}: --fs"))
         rec = dataclasses.replace(rec, fs_source=source or "--fs")
     else:
         rec = _read_wfdb(path, pick)
@@ -74,21 +73,44 @@ def read_recording(
     return rec
 
 
+def _rate(value: object, where: str) -> float:
+    """A sampling rate: a finite positive number (not a bool)."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        fs = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ECGError(f"{where}: sampling rate must be a number in Hz, got {value!r}") from None
+    if not (math.isfinite(fs) and fs > 0):
+        raise ECGError(f"{where}: sampling rate must be a positive finite Hz, got {value!r}")
+    return fs
+
+
+def _text_lines(path: Path) -> list[str]:
+    """The file's lines; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is not text."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return f.readlines()
+    except UnicodeDecodeError as err:
+        raise ECGError(
+            f"{path}: not UTF-8 text (byte {err.start}): save the CSV as UTF-8"
+        ) from None
+
+
 def _stated_rate(path: Path) -> tuple[float | None, str | None]:
-    """The rate a CSV's first line or a sidecar JSON states, and which."""
+    """The rate a sidecar JSON or a CSV's first line states, and which."""
     sidecar = path.with_name(path.name + ".json")
     if sidecar.is_file():
         try:
             value = json.loads(sidecar.read_text())["fs"]
-            return float(value), "sidecar"
         except (ValueError, KeyError, TypeError):
             raise ECGError(f'{sidecar}: expected {{"fs": HZ}}') from None
+        return _rate(value, str(sidecar)), "sidecar"
     if path.suffix.lower() == ".csv" and path.is_file():
-        with open(path, errors="replace") as f:
-            first = f.readline()
-        match = re.match(r"\s*#.*\bfs\s*[=:]\s*([0-9.]+)", first)
+        lines = _text_lines(path)
+        match = re.match(r"\s*#.*\bfs\s*[=:]\s*(\S+)", lines[0] if lines else "")
         if match:
-            return float(match.group(1)), "header"
+            return _rate(match.group(1).rstrip(",;"), f"{path}: line 1"), "header"
     return None, None
 
 
@@ -138,32 +160,32 @@ def _read_csv(path: Path, pick: dict, fs: float) -> Recording:
     """A CSV of numbers, one column per channel, with or without a header row; lines that
     start with '#' are comments. An empty cell or 'nan' is a missing sample, and so is a
     blank line between samples (how a one-column CSV writes NaN); blank lines before the
-    first row and after the last are not samples."""
+    first row and after the last are not samples. Errors name the file's own line number."""
     if not path.is_file():
         raise ECGError(f"{path}: file not found")
-    with open(path, newline="") as f:
-        lines = [line for line in f if not line.lstrip().startswith("#")]
-        rows = [[c.strip() for c in row] or [""] for row in csv.reader(lines)]
-    while rows and not any(rows[-1]):
+    numbered = [(n, line) for n, line in enumerate(_text_lines(path), start=1)
+                if not line.lstrip().startswith("#")]  # fmt: skip
+    rows = [(n, [c.strip() for c in row]) for (n, _), row in
+            zip(numbered, csv.reader(line for _, line in numbered), strict=True)]  # fmt: skip
+    while rows and not any(rows[-1][1]):
         rows.pop()
-    while rows and not any(rows[0]):
+    while rows and not any(rows[0][1]):
         rows.pop(0)
     if not rows:
         raise ECGError(f"{path}: empty CSV")
-    header = rows[0] if not _numeric(rows[0]) else None
+    header = rows[0][1] if not _numeric(rows[0][1]) else None
     body = rows[1:] if header is not None else rows
-    width = len(header) if header is not None else len(body[0]) if body else 0
-    channels = [h.strip() for h in header] if header else [str(i) for i in range(width)]
     if not body:
         raise ECGError(f"{path}: no data rows under the header")
+    width = len(header) if header is not None else max(len(r) for _, r in body)
+    channels = header if header is not None else [str(i) for i in range(width)]
     index = pick_channel(channels, **pick, where=str(path))
     values = np.empty(len(body))
-    for line, row in enumerate(body, start=2 if header else 1):
+    for i, (line, row) in enumerate(body):
+        cell = row[index] if index < len(row) else ""  # a short or blank row: missing
         try:
-            cell = row[index].strip()
-            values[line - (2 if header else 1)] = float(cell) if cell else np.nan
-        except (ValueError, IndexError):
-            cell = row[index] if index < len(row) else "(missing)"
+            values[i] = float(cell) if cell else np.nan
+        except ValueError:
             raise ECGError(
                 f"{path}: line {line}, column {channels[index]!r}: not a number ({cell!r})"
             ) from None
@@ -171,11 +193,12 @@ def _read_csv(path: Path, pick: dict, fs: float) -> Recording:
 
 
 def _numeric(row: list[str]) -> bool:
+    """Every non-empty cell is a number (a data row, not a header)."""
     try:
-        [float(c) for c in row]
+        [float(c) for c in row if c]
     except ValueError:
         return False
-    return True
+    return any(row)
 
 
 def _read_npy(path: Path, pick: dict, fs: float) -> Recording:

@@ -50,12 +50,14 @@ def cv_outputs(
     evaluations: dict[str, Evaluation],
     data: ECGDataset,
     *,
+    inputs: dict[str, ECGDataset],
     bootstrap: BootstrapConfig,
     seed: int,
     sensitivity_target: float,
     specificity_target: float,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(per-model figures for cv.json, {file name: CSV text} for the tables and curves)."""
+    """(per-model figures for cv.json, {file name: CSV text} for the tables and curves);
+    `inputs`: each model's windows (what its cost is measured on)."""
     labels, n = data.labels.numpy(), len(data)
     subjects = list(data.patient_ids)
     figures: dict[str, Any] = {}
@@ -80,7 +82,7 @@ def cv_outputs(
             sensitivity_target=sensitivity_target,
             specificity_target=specificity_target,
         )
-        held = data.inputs[torch.as_tensor(ev.folds[0].test_rows)]
+        held = inputs[name].inputs[torch.as_tensor(ev.folds[0].test_rows)]
         summary["cost_per_window"] = _cost(name, ev.folds[0], held)
         if ev.dechazal is not None:
             summary["dechazal"] = dechazal_summary(ev.dechazal, data)
@@ -159,7 +161,7 @@ def evaluate_models(
     jobs = member_jobs(data, cv, seed=seed)
     evaluations = evaluate_members(jobs, inputs, members_dir, sensitivity_target=sensitivity_target)
     figures, files = cv_outputs(
-        evaluations, data, bootstrap=bootstrap, seed=seed,
+        evaluations, data, inputs=inputs, bootstrap=bootstrap, seed=seed,
         sensitivity_target=sensitivity_target, specificity_target=specificity_target,
     )  # fmt: skip
     final = evaluations[cv.product].final

@@ -86,11 +86,12 @@ def test_the_threshold_comes_from_out_of_fold_scores_only(monkeypatch, tmp_path)
         (2, 2): [0.2, 0.8],
     }
 
-    def fake_scores(path: Path, inputs: torch.Tensor) -> np.ndarray:
-        return np.array(scores[(int(path.stem[-1]), len(inputs))])
+    def fake_scorer(ckpt: dict, *, name: str):
+        return lambda inputs: np.array(scores[(int(Path(name).stem[-1]), len(inputs))])
 
+    monkeypatch.setattr(evaluation, "load_member", lambda path: {})
     monkeypatch.setattr(evaluation, "check_member", lambda *a: None)
-    monkeypatch.setattr(evaluation, "member_scores", fake_scores)
+    monkeypatch.setattr(evaluation, "member_scorer", fake_scorer)
     out = evaluation.evaluate_members(jobs, {"x": data}, tmp_path, sensitivity_target=0.75)
     ensemble = out["x"].folds[0]
     assert ensemble.threshold == pytest.approx(0.6)  # 3/4 of OOF positives, no false alarm
@@ -101,7 +102,7 @@ def test_the_threshold_comes_from_out_of_fold_scores_only(monkeypatch, tmp_path)
 
 
 def test_a_member_trained_on_a_held_out_subject_is_refused(tmp_path):
-    from ecg.train.evaluation import check_member
+    from ecg.train.evaluation import check_member, load_member
 
     data = dataset()
     job = next(j for j in member_jobs(data, CV, seed=42) if j.ensemble == "fold1")
@@ -109,11 +110,11 @@ def test_a_member_trained_on_a_held_out_subject_is_refused(tmp_path):
     path = tmp_path / "m.pt"
     save_torch({"train_subjects": held[:1], "train_records": held[:1]}, path)
     with pytest.raises(ECGError, match=rf"m\.pt: was trained on held-out subjects {held[0]}"):
-        check_member(path, job, data)
+        check_member(load_member(path), path, job, data)
     trained = sorted({str(s) for s in np.asarray(data.patient_ids)[job.train_rows]})
     save_torch({"train_subjects": trained[1:]}, path)
     with pytest.raises(ECGError, match="stale member"):
-        check_member(path, job, data)
+        check_member(load_member(path), path, job, data)
 
 
 # --- the stages on tiny data -----------------------------------------------------------

@@ -21,7 +21,7 @@ from ecg.core.parallel import parallel_map
 from ecg.core.storage import load_torch
 from ecg.data.files import ECGDataset
 from ecg.eval.threshold import choose_threshold
-from ecg.train.members import member_record, member_scores
+from ecg.train.members import member_record, member_scorer
 from ecg.train.plan import DS2_BENCHMARK, FINAL, MemberJob
 
 
@@ -53,12 +53,17 @@ class Evaluation:
         return scores, fold_of, [e.threshold for e in self.folds]
 
 
-def check_member(path: Path, job: MemberJob, data: ECGDataset) -> None:
+def load_member(path: Path) -> dict[str, Any]:
+    ckpt = load_torch(path, what="member checkpoint (run the stage2 stage first)")
+    if not isinstance(ckpt, dict):
+        raise ECGError(f"{path}: not a member checkpoint")
+    return ckpt
+
+
+def check_member(ckpt: dict[str, Any], path: Path, job: MemberJob, data: ECGDataset) -> None:
     """The checkpoint must be the member the plan describes, and never have seen a subject
     it is judged on (for de Chazal's DS1 -> DS2, kept as published, a record: 201 and 202
     are one subject on both sides of the published lists)."""
-    ckpt = load_torch(path, what="member checkpoint (run the stage2 stage first)")
-    ckpt = ckpt if isinstance(ckpt, dict) else {}
     want = member_record(job, data)
     trained = set(ckpt.get("train_subjects", []))
     unit = "records" if job.ensemble == DS2_BENCHMARK else "subjects"
@@ -84,10 +89,11 @@ def _init(inputs: dict[str, ECGDataset], members_dir: str) -> None:
 
 def _score(job: MemberJob) -> tuple[np.ndarray, np.ndarray]:
     data, path = _WORKER["inputs"][job.model], _WORKER["members_dir"] / job.path
-    check_member(path, job, data)
-    val = member_scores(path, data.inputs[job.val_rows])
-    test = member_scores(path, data.inputs[job.test_rows]) if len(job.test_rows) else None
-    return val, np.zeros(0) if test is None else test
+    ckpt = load_member(path)
+    check_member(ckpt, path, job, data)
+    score = member_scorer(ckpt, name=str(path))
+    val = score(data.inputs[job.val_rows])
+    return val, score(data.inputs[job.test_rows]) if len(job.test_rows) else np.zeros(0)
 
 
 def evaluate_members(

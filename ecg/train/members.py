@@ -12,6 +12,7 @@ baseline has no two-stage recipe: it trains in stage 2.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def train_member(
     config = ckpt.get("config", {}) if isinstance(ckpt, dict) else {}
     overrides = {"dropout": recipe.dropout} if "dropout" in config else {}
     model = load_model(ckpt, name=str(start), **overrides)
-    with LiveLog(live_dir) if live_dir else _NoLive() as live:
+    with LiveLog(live_dir) if live_dir else nullcontext() as live:
         result = fit(
             model,
             train,
@@ -100,29 +101,19 @@ def train_member(
             best_path=out_path,
             extra={**record, "pretrained_model": str(start)},
             log=log,
-            on_epoch=live.log_epoch,
+            on_epoch=live.log_epoch if live_dir else None,
         )
     return {"member": job.path, **result.summary()}
 
 
-class _NoLive:
-    def __enter__(self) -> _NoLive:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def log_epoch(self, row: dict[str, Any]) -> None:
-        return None
-
-
-def member_scores(path: Path, inputs: torch.Tensor) -> np.ndarray:
-    """Probability of Arrhythmia per row, from a stage-2 member checkpoint of any model."""
-    ckpt = load_torch(path, what="member checkpoint (run the stage2 stage first)")
-    if isinstance(ckpt, dict) and "booster" in ckpt:
-        return score_gbm(ckpt["booster"], inputs)
-    model = load_model(ckpt, name=str(path))
-    return scores_from_logits(predict(model, inputs, batch_size=512, device=torch.device("cpu")))
+def member_scorer(ckpt: dict[str, Any], *, name: str) -> Callable[[torch.Tensor], np.ndarray]:
+    """Probability of Arrhythmia per row, by a loaded stage-2 member checkpoint of any
+    model (the model is built once, for every set of rows it scores)."""
+    if "booster" in ckpt:
+        return lambda inputs: score_gbm(ckpt["booster"], inputs)
+    model = load_model(ckpt, name=name)
+    cpu = torch.device("cpu")
+    return lambda inputs: scores_from_logits(predict(model, inputs, batch_size=512, device=cpu))
 
 
 # --- the pool ------------------------------------------------------------------------------

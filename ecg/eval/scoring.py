@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecg.core.device import one_thread
+from ecg.core.device import reproducible_compute
 
 
-@one_thread()
+@reproducible_compute()
 @torch.no_grad()
 def predict(
     model: nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ecg.core.device import one_thread
+from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
 from ecg.data.record import hold_invalid
 from ecg.features.window_input import record_rows
@@ -152,7 +152,7 @@ def model_rows(rec: ConditionedRecord, beats: np.ndarray, model: DeployedModel) 
     return record_rows(rec, beats) if model.scorer.input_kind == "beats" else rec.windows
 
 
-@one_thread()
+@reproducible_compute()
 def probabilities(model: DeployedModel, rows: np.ndarray) -> np.ndarray:
     return model.probabilities(torch.from_numpy(np.ascontiguousarray(rows))).double().numpy()
 

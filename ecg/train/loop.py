@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ecg.core.device import one_thread
+from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
 from ecg.core.progress import log as print_line
 from ecg.core.progress import progress
@@ -145,7 +145,7 @@ class FitResult:
         }
 
 
-@one_thread()
+@reproducible_compute()
 def fit(
     model: torch.nn.Module,
     train: ECGDataset,

@@ -8,7 +8,7 @@ The package is layered; a layer imports only the layers below it (checked by imp
     ecg.train      losses, the training loop, transfer stages, cross-validation
     ecg.eval       metrics, threshold rule, subject bootstrap, scoring, reports, model card
     ecg.inference  users' recordings (WFDB/EDF/CSV, any rate and lead) -> window scores
-    ecg.export     NIR graph (with a reference interpreter) and TorchScript
+    ecg.export     NIR graph (standard LIF neurons) and TorchScript
     ecg.models     configs, the LIF kernel, DeepSNN / BeatSNN / baselines, checkpoints
     ecg.data       MIT-BIH, download, labels, splits, windows, dataset files, synthetic ECG
     ecg.features   detected beats -> beat and window features, the beat layout

@@ -1,21 +1,21 @@
-"""A spiking network (or an ensemble of them) as a NIR graph, exactly.
+"""A spiking network (or an ensemble of them) as a NIR graph of standard LIF neurons.
 
-Each layer k of a member becomes
+    input -> fc1: Affine -> lif1: LIF -> ... -> fc{L}: Affine -> output
 
-    fc{k}: Affine(W, b) -> li{k}: LI -> thr{k}: Threshold(U_thr) -> next layer's Affine
-                            ^                  |
-                            +-- reset{k}: Linear(-U_thr I) <-+   (recurrent edge)
+The members sit side by side in one feed-forward network (their first layers read the shared
+input, later layers are block-diagonal), so consumers that take one input and one output run it
+as it is; the output carries each member's logits of that step. NIR's LIF is tau dV/dt =
+(v_leak - V) + r I, spiking when V > v_threshold and then set to v_reset. Integrated with time
+step `dt` (forward Euler, as snnTorch's and Norse's importers do) it is V[t] = (1 - dt/tau)
+V[t-1] + (r dt/tau) I[t]. With tau = dt / (1 - beta), r = 1, the Affine scaled by 1 / (1 -
+beta), v_leak = v_reset = 0 and v_threshold = U_thr, that is the model's neuron exactly
+(`ecg.models.lif`, reset to zero): V[t] = beta W[t-1] + W x[t] + b. `dt` is in metadata;
+snnTorch's importer fixes it at 1e-4 s, Norse takes it as an argument.
 
-NIR's LI, tau dU/dt = (v_leak - U) + r I, integrated by forward Euler with dt = 1, with
-tau = 1 / (1 - beta) and r = tau, is U[t] = beta U[t-1] + I[t]. snnTorch's Leaky resets by
-SUBTRACTION with the previous step's spike, U[t] = beta U[t-1] + I[t] - U_thr S[t-1], which
-NIR's LIF (reset to v_reset) cannot state; the recurrent Linear(-U_thr) from the spikes back
-into the LI is that subtraction, delayed one step as every edge of a cycle is. So the graph
-reproduces the model's spikes exactly, not approximately (tests/test_export.py).
-
-The output Threshold's spikes only drive its reset: the readout is the output LI's membrane,
-`output_m{i}` per member. The scores are metadata["readout"]: mean over the T steps of the
-output membrane = logits; softmax; class 1; mean over members; flag at `threshold`.
+The input node takes the model's per-step input: BeatSNN's level-crossing events
+(metadata["input_encoding"] says how to make them) or DeepSNN's window. The scores are
+metadata["readout"]: mean over the steps of each member's output; softmax; class 1; mean over
+members; flag at `threshold`. tests/test_export.py runs the file in snnTorch and Norse.
 """
 
 from __future__ import annotations
@@ -24,35 +24,50 @@ from typing import Any
 
 import nir
 import numpy as np
+import torch
+from scipy.linalg import block_diag
+from torch import nn
 
 from ecg.core.errors import ECGError
 from ecg.models.spiking import SpikingNetwork
 
+DT = 1e-4  # seconds per step: snnTorch's import_from_nir assumes this value
 READOUT = (
-    "logits = mean over the T steps of each member's output membrane (output_m<i>); "
-    "p = softmax(logits)[1]; score = mean of p over members; flag = score >= threshold"
+    "output [members * classes] at each step, member by member; logits of a member = mean "
+    "over the steps of its outputs; p = softmax(logits)[1]; score = mean of p over members; "
+    "flag = score >= threshold"
 )
 
 
-def _member_nodes(model: SpikingNetwork, prefix: str) -> tuple[dict[str, Any], list, str]:
-    nodes: dict[str, Any] = {}
-    edges: list[tuple[str, str]] = []
-    source = "input"
-    for k, (fc, lif) in enumerate(zip(model.fcs, model.lifs, strict=True), start=1):
-        # the constants the kernel simulates with: snnTorch keeps beta as a float32 buffer
-        beta, thr = float(lif.beta.clamp(0, 1)), float(lif.threshold)
-        tau = 1.0 / (1.0 - beta)
-        w = fc.weight.detach().double().cpu().numpy()
-        b = fc.bias.detach().double().cpu().numpy()
-        n = w.shape[0]
-        fc_name, li, th, rs = (f"{prefix}{s}{k}" for s in ("fc", "li", "thr", "reset"))
-        nodes[fc_name] = nir.Affine(weight=w, bias=b)
-        nodes[li] = nir.LI(tau=np.full(n, tau), r=np.full(n, tau), v_leak=np.zeros(n))
-        nodes[th] = nir.Threshold(threshold=np.full(n, thr))
-        nodes[rs] = nir.Linear(weight=-thr * np.eye(n))
-        edges += [(source, fc_name), (fc_name, li), (li, th), (th, rs), (rs, li)]
-        source = th
-    return nodes, edges, f"{prefix}li{len(model.fcs)}"
+def _stacked(layers: list[nn.Linear], gain: float, *, first: bool) -> nir.Affine:
+    """The members' layers side by side: stacked rows for the shared input, block-diagonal
+    after it (each member reads only its own neurons)."""
+    weights = [fc.weight.detach().double().cpu().numpy() * gain for fc in layers]
+    bias = np.concatenate([fc.bias.detach().double().cpu().numpy() * gain for fc in layers])
+    weight = np.concatenate(weights) if first else block_diag(*weights)
+    return nir.Affine(weight=weight, bias=bias)
+
+
+def _neuron_constants(members: list[SpikingNetwork]) -> tuple[float, float]:
+    # the constants the kernel simulates with: snnTorch keeps beta as a float32 buffer
+    constants = {(float(n.beta.clamp(0, 1)), float(n.threshold)) for m in members for n in m.lifs}
+    if len(constants) != 1:
+        raise ECGError("NIR export: the members' neurons differ in beta or threshold")
+    return constants.pop()
+
+
+def _input_encoding(model: SpikingNetwork) -> str:
+    if getattr(model, "events", False):
+        c = model.config
+        return (
+            f"BeatSNN level-crossing events (ecg.models.encoding.level_crossings): one step per "
+            f"detected beat, {c.num_steps} steps; for each of the {c.step_features} layout "
+            f"values, {4 * c.event_levels} channels: rose past +k, fell below +k, fell past -k, "
+            f"rose above -k, each for k = 1..{c.event_levels} at levels k * {c.event_step}"
+        )
+    if model.input_kind == "beats":
+        return "the beat layout's values at each step (analog currents)"
+    return "the window's samples, the same at every step (direct encoding, analog currents)"
 
 
 def to_nir(
@@ -66,29 +81,53 @@ def to_nir(
         raise ECGError(
             "NIR export: rate encoding draws random spikes; export a direct-encoded model"
         )
+    if first.reset != "zero":
+        raise ECGError(
+            f"NIR export: NIR's LIF resets to zero and this model resets by {first.reset}; "
+            f"train it with `model.{first.arch}.reset: zero`"
+        )
+    beta, thr = _neuron_constants(members)
+    gain = 1.0 / (1.0 - beta)  # undoes the dt / tau that the Euler step puts on the input
     width = first.fcs[0].in_features
     nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([width])})}
     edges: list[tuple[str, str]] = []
-    for i, member in enumerate(members, start=1):
-        member_nodes, member_edges, readout = _member_nodes(member, f"m{i}.")
-        out = f"output_m{i}"
-        member_nodes[out] = nir.Output(output_type={"output": np.array([member.num_classes])})
-        nodes |= member_nodes
-        edges += [*member_edges, (readout, out)]
-    steps = getattr(first, "num_steps", None)
+    source = "input"
+    for k in range(1, len(first.lifs) + 1):
+        fc = _stacked([m.fcs[k - 1] for m in members], gain, first=k == 1)
+        n = fc.weight.shape[0]
+        nodes[f"fc{k}"] = fc
+        nodes[f"lif{k}"] = nir.LIF(
+            tau=np.full(n, DT / (1.0 - beta)),
+            r=np.ones(n),
+            v_leak=np.zeros(n),
+            v_threshold=np.full(n, thr),
+            v_reset=np.zeros(n),
+        )
+        edges += [(source, f"fc{k}"), (f"fc{k}", f"lif{k}")]
+        source = f"lif{k}"
+    readout = f"fc{len(first.fcs)}"
+    nodes[readout] = _stacked([m.fcs[-1] for m in members], 1.0, first=False)
+    outputs = len(members) * first.num_classes
+    nodes["output"] = nir.Output(output_type={"output": np.array([outputs])})
+    edges += [(source, readout), (readout, "output")]
     metadata = {
-        "dt": 1.0,
-        "integration": "forward Euler, dt = 1: U[t] = U[t-1] + dt / tau (v_leak - U[t-1] + r I[t])",
-        "threshold_rule": "S = 1 where U > threshold (strict), else 0",
-        "reset": "subtract threshold, through the recurrent reset<k> Linear (one-step delay)",
-        "cycle_delay": "an edge that closes a cycle carries the previous step's output",
-        "time_step": "one detected beat (BeatSNN)"
+        "dt": DT,
+        "neuron": "LIF, forward Euler with dt; reset to v_reset as soon as V > v_threshold",
+        "time_step": "one detected beat"
         if first.input_kind == "beats"
-        else "one simulation step; the same window is the input at every step (direct encoding)",
-        "num_steps": int(steps) if steps else None,
+        else "one simulation step; the same window is the input at every step",
+        "num_steps": int(first.num_steps),
+        "input_encoding": _input_encoding(first),
         "readout": READOUT,
         "threshold": float(threshold),
         "members": len(members),
         **meta,
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def scores_from_output(output: torch.Tensor, members: int) -> torch.Tensor:
+    """The graph's output trace [T, B, members * classes] -> probability of Arrhythmia [B],
+    by metadata["readout"]."""
+    logits = output.mean(0).reshape(output.shape[1], members, -1)
+    return torch.softmax(logits, -1)[..., 1].mean(1)

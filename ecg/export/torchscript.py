@@ -3,8 +3,9 @@ Arrhythmia per window [B], the ensemble's mean, in plain torch ops.
 
 The training kernel (`ecg.models.lif.LeakyScan`) is a custom autograd function, which
 TorchScript cannot save; the spiking networks are therefore rebuilt here as the same
-recurrence written step by step, U[t] = beta U[t-1] + I[t] - U_thr S[t-1], S[t] = U[t] > U_thr,
-in the kernel's order of operations. Non-spiking models are traced as they are.
+recurrence written step by step (reset to zero: V[t] = beta W[t-1] + I[t], S[t] = V[t] > U_thr,
+W[t] = V[t] - S[t] V[t]; or by subtraction), in the kernel's order of operations, with the
+input events encoded in the module. Non-spiking models are traced as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from torch import Tensor, nn
 
 from ecg.core.errors import ECGError
 from ecg.core.storage import atomic_path
+from ecg.models.beat_snn import PRESENT
+from ecg.models.encoding import level_crossings
 from ecg.models.ensemble import MeanEnsemble
 from ecg.models.spiking import SpikingNetwork
 
@@ -27,15 +30,16 @@ class ScriptedMember(nn.Module):
 
     def __init__(self, model: SpikingNetwork) -> None:
         super().__init__()
-        self.fcs = nn.ModuleList([copy.deepcopy(fc) for fc in model.fcs])
+        self.fcs = nn.ModuleList([copy.deepcopy(fc) for fc in model.fcs[:-1]])
+        self.readout = copy.deepcopy(model.fcs[-1])
         # the kernel's constants: snnTorch keeps beta as a float32 buffer (0.9 -> 0.8999999762)
         self.beta = float(model.lifs[0].beta.clamp(0, 1))
         self.threshold = float(model.lifs[0].threshold)
+        self.zero_reset = model.reset == "zero"
 
     def forward(self, seq: Tensor, constant: bool, steps: int) -> Tensor:
         # seq: [T, B, F] per-step input, or [B, F] the same at every step (`constant`).
         h = seq
-        mem_out = seq
         first = True
         for fc in self.fcs:
             current = fc(h)
@@ -45,15 +49,17 @@ class ScriptedMember(nn.Module):
             mem = torch.zeros_like(current[0])
             spk = torch.zeros_like(current[0])
             spikes = []
-            mems = []
             for t in range(current.shape[0]):
-                mem = mem * self.beta + current[t] - spk * self.threshold
-                spk = (mem > self.threshold).to(mem.dtype)
+                if self.zero_reset:
+                    mem = mem * self.beta + current[t]
+                    spk = (mem > self.threshold).to(mem.dtype)
+                    mem = mem - spk * mem
+                else:
+                    mem = mem * self.beta + current[t] - spk * self.threshold
+                    spk = (mem > self.threshold).to(mem.dtype)
                 spikes.append(spk)
-                mems.append(mem)
             h = torch.stack(spikes)
-            mem_out = torch.stack(mems)
-        return mem_out.mean(0)
+        return self.readout(h).mean(0)
 
 
 class ScriptedSNNEnsemble(nn.Module):
@@ -68,6 +74,11 @@ class ScriptedSNNEnsemble(nn.Module):
         self.constant = first.input_kind != "beats"
         self.steps = int(first.num_steps)
         self.step_features = int(getattr(first, "step_features", first.fcs[0].in_features))
+        self.events = bool(getattr(first, "events", False))
+        self.present = PRESENT
+        config = first.config
+        self.event_step = float(getattr(config, "event_step", 1.0))
+        self.event_levels = int(getattr(config, "event_levels", 1))
         self.dtype = first.fcs[0].weight.dtype
 
     def forward(self, x: Tensor) -> Tensor:
@@ -75,7 +86,11 @@ class ScriptedSNNEnsemble(nn.Module):
         if self.constant:
             seq = x
         else:
-            seq = x.reshape(x.shape[0], self.steps, self.step_features).transpose(0, 1)
+            steps = x.reshape(x.shape[0], self.steps, self.step_features)
+            if self.events:
+                present = steps[:, :, self.present] != 0
+                steps = level_crossings(steps, present, self.event_step, self.event_levels)
+            seq = steps.transpose(0, 1)
         total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for member in self.members:
             total = total + torch.softmax(member(seq, self.constant, self.steps), 1)[:, 1]

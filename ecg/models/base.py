@@ -17,18 +17,18 @@ from torch import Tensor, nn
 
 class ModelOutput(NamedTuple):
     """The forward pass of every model, spiking or not (a non-spiking model, `BeatANN` or
-    `LogisticBaseline`, returns all-zero `spikes` so that the shapes stay the same)."""
+    `LogisticBaseline`, returns all-zero `spikes` of the readout's shape)."""
 
-    spikes: Tensor  # [T, B, classes] output-layer spikes (zeros for a non-spiking model)
-    membrane: Tensor  # [T, B, classes] output-layer membrane (or per-step output)
-    logits: Tensor  # [B, classes] membrane averaged over time
+    spikes: Tensor  # [T, B, N] spikes of the last hidden layer (zeros for a non-spiking model)
+    membrane: Tensor  # [T, B, classes] the readout at each step
+    logits: Tensor  # [B, classes] the readout averaged over time
 
 
 class LayerActivity(NamedTuple):
     """Spike counts of the last forward pass, detached (for firing rates and SynOps)."""
 
     input_spikes: Tensor | None  # [B] spikes of an encoded input; None for analog input
-    layer_spikes: Tensor  # [B, layers] spikes emitted by lif1, lif2, ... per window
+    layer_spikes: Tensor  # [B, hidden layers] spikes emitted by lif1, lif2, ... per window
     num_steps: int
 
 

@@ -13,12 +13,15 @@ from typing import ClassVar
 from ecg.core.config import check
 from ecg.features.layout import MAX_BEATS, STEP_FEATURES, STEP_WINDOW
 
-ENCODINGS = ("direct", "rate")
+ENCODINGS = ("direct", "rate")  # DeepSNN's input
+BEAT_ENCODINGS = ("events", "analog")  # BeatSNN's input: level-crossing events, or the values
+RESETS = ("zero", "subtract")  # snnTorch's reset mechanisms; NIR's LIF resets to zero
 N_WINDOW = STEP_WINDOW  # window features at the end of every beat-layout step
 
 
-def _check_neuron(beta: float, threshold: float, surrogate_slope: float) -> None:
-    check(0.0 < beta <= 1.0, "beta", "in (0, 1]", beta)
+def _check_neuron(beta: float, threshold: float, surrogate_slope: float, reset: str) -> None:
+    check(0.0 < beta < 1.0, "beta", "in (0, 1)", beta)
+    check(reset in RESETS, "reset", " or ".join(RESETS), reset)
     check(threshold > 0, "threshold", "> 0", threshold)
     check(surrogate_slope > 0, "surrogate_slope", "> 0", surrogate_slope)
 
@@ -50,13 +53,14 @@ class DeepSNNConfig:
     encoding: str = "direct"  # direct (analog current) | rate (Bernoulli spikes)
     rate_gain: float = 1.0  # rate encoding: spike probability = gain * min-max scaled sample
     surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
+    reset: str = "zero"  # zero (NIR's LIF) | subtract (snnTorch's default)
     dropout: float = 0.5  # on hidden spikes during training, one mask per window
 
     def __post_init__(self) -> None:
         check(self.input_size >= 1, "input_size", "positive", self.input_size)
         _check_hidden(self)
         check(self.num_classes >= 2, "num_classes", ">= 2", self.num_classes)
-        _check_neuron(self.beta, self.threshold, self.surrogate_slope)
+        _check_neuron(self.beta, self.threshold, self.surrogate_slope, self.reset)
         check(self.num_steps >= 1, "num_steps", "positive", self.num_steps)
         check(self.encoding in ENCODINGS, "encoding", " or ".join(ENCODINGS), self.encoding)
         check(self.rate_gain > 0, "rate_gain", "> 0", self.rate_gain)
@@ -77,12 +81,20 @@ class BeatSNNConfig:
     beta: float = 0.9  # membrane decay per step (beat)
     threshold: float = 1.0  # firing threshold U_thr
     surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
+    reset: str = "zero"  # zero (NIR's LIF) | subtract (snnTorch's default)
+    encoding: str = "events"  # events (level crossings of each value) | analog (the values)
+    event_step: float = 0.1  # events: distance between levels, in the layout's units
+    event_levels: int = 20  # events: levels on each side of 0 (values beyond are clipped)
     dropout: float = 0.2  # on hidden spikes during training, one mask per window
 
     def __post_init__(self) -> None:
         _check_layout(self.num_steps, self.step_features, self.num_classes)
         _check_hidden(self)
-        _check_neuron(self.beta, self.threshold, self.surrogate_slope)
+        _check_neuron(self.beta, self.threshold, self.surrogate_slope, self.reset)
+        encodings = " or ".join(BEAT_ENCODINGS)
+        check(self.encoding in BEAT_ENCODINGS, "encoding", encodings, self.encoding)
+        check(self.event_step > 0, "event_step", "> 0", self.event_step)
+        check(self.event_levels >= 1, "event_levels", ">= 1", self.event_levels)
 
     @property
     def input_width(self) -> int:

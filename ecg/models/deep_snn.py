@@ -1,12 +1,11 @@
 """DeepSNN: the design's deep fully connected spiking network over a raw 10-s window.
 
-    input [B, 2500] -> encode -> [Linear -> Leaky] x (hidden + output), for `num_steps`
+    input [B, 2500] -> encode -> [Linear -> Leaky] x hidden -> Linear, for `num_steps`
 
-Leaky (snnTorch, reset by subtraction): U[t] = beta U[t-1] + W x[t] + b - S[t-1] U_thr,
-S[t] = H(U[t] - U_thr). With `direct` encoding the window is the input current at every step;
-with `rate` encoding each sample becomes a Bernoulli spike train. The logits are the output
-layer's membrane averaged over time: raw spike counts are integers and tie far too often to
-rank windows by risk.
+Leaky (snnTorch; `ecg.models.spiking`): V[t] = beta W[t-1] + W x[t] + b, S[t] = H(V[t] - U_thr),
+reset to zero (or by subtraction). With `direct` encoding the window is the input current at
+every step; with `rate` encoding each sample becomes a Bernoulli spike train. The logits are a
+linear readout of the last hidden layer's spikes averaged over time.
 
 Example::
 
@@ -45,6 +44,7 @@ class DeepSNN(SpikingNetwork):
             threshold=config.threshold,
             surrogate_slope=config.surrogate_slope,
             dropout=config.dropout,
+            reset=config.reset,
         )
 
     def encode(self, x: Tensor) -> Tensor:

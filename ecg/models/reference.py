@@ -3,7 +3,8 @@ kernel must match (tests) and be measured against (benchmarks).
 
 `ReferenceSNN(model)` shares the model's `fc` and `snn.Leaky` modules and its input
 preparation (encoding and dropout draws, in the same order), and calls each `snn.Leaky` once
-per time step, exactly as an snnTorch user would write the loop.
+per time step and the readout on the last layer's spikes, exactly as an snnTorch user would
+write the loop.
 """
 
 from __future__ import annotations
@@ -28,19 +29,18 @@ class ReferenceSNN(nn.Module):
         lifs, fcs = model.lifs, model.fcs
         mems = [lif.reset_mem() for lif in lifs]
         counts = [p.x.new_zeros(p.x.shape[0]) for _ in lifs]
-        spk_rec, mem_rec = [], []
+        spk_rec, out_rec = [], []
         for t in range(p.steps):
-            h = p.x if p.seq is None else p.seq[t]
-            for i, (fc, lif) in enumerate(zip(fcs, lifs, strict=True)):
-                spk, mems[i] = lif(fc(h), mems[i])
+            h = model.step_input(p, t)
+            for i, lif in enumerate(lifs):
+                spk, mems[i] = lif(fcs[i](h), mems[i])
                 spk = spk.to(mems[i].dtype)  # snnTorch spikes are float32 whatever the model
                 counts[i] += spk.detach().sum(1)
-                last = i == len(lifs) - 1
-                h = spk if last or p.masks[i] is None else spk * p.masks[i]
-            spk_rec.append(spk)
-            mem_rec.append(mems[-1])
+                h = spk if p.masks[i] is None else spk * p.masks[i]
+            spk_rec.append(h)
+            out_rec.append(fcs[-1](h))
         for lif in lifs:  # drop the graph snnTorch keeps in its state buffer
             lif.reset_mem()
-        membrane = torch.stack(mem_rec)
+        readout = torch.stack(out_rec)
         model.last_activity = LayerActivity(p.input_spikes, torch.stack(counts, 1), p.steps)
-        return ModelOutput(torch.stack(spk_rec), membrane, membrane.mean(0))
+        return ModelOutput(torch.stack(spk_rec), readout, readout.mean(0))

@@ -1,6 +1,8 @@
-"""Base of the spiking models: layers `fc1, lif1, fc2, lif2, ...`, each `nn.Linear` followed
-by `snntorch.Leaky` (reset by subtraction, fast-sigmoid surrogate), simulated by the fast
-`LeakyScan` kernel (`ecg.models.lif`).
+"""Base of the spiking models: hidden layers `fc1, lif1, fc2, lif2, ...`, each `nn.Linear`
+followed by `snntorch.Leaky` (fast-sigmoid surrogate; reset to zero as NIR's LIF states it, or
+by subtraction), simulated by the fast `LeakyScan` kernel (`ecg.models.lif`), and a linear
+readout `fc{L}` of the last hidden layer's spikes at every step; the logits are that readout
+averaged over the steps.
 
 A subclass says how its input becomes per-step currents (`prepare`); simulating the layers,
 dropout, firing rates and synaptic operations are shared. The layers have no recurrence
@@ -31,6 +33,7 @@ class Prepared(NamedTuple):
     steps: int
     masks: list[Tensor | None]  # per hidden layer [B, N] dropout scale, or None
     input_spikes: Tensor | None  # [B] spikes of an encoded input, or None
+    events: Tensor | None = None  # [3, E] (step, window, channel) of sparse input events
 
 
 class SpikingNetwork(ECGModel):
@@ -44,24 +47,37 @@ class SpikingNetwork(ECGModel):
         threshold: float,
         surrogate_slope: float,
         dropout: float,
+        reset: str,
     ) -> None:
         self.hidden, self.num_classes = [*sizes[1:-1]], int(sizes[-1])
         self.beta, self.threshold = float(beta), float(threshold)
         self.surrogate_slope, self.dropout = float(surrogate_slope), float(dropout)
+        self.reset = reset
         for i in range(len(sizes) - 1):
             setattr(self, f"fc{i + 1}", nn.Linear(sizes[i], sizes[i + 1]))
+            if i == len(sizes) - 2:
+                break  # the readout: no neuron
             spike_grad = surrogate.fast_sigmoid(slope=self.surrogate_slope)
-            neuron = snn.Leaky(self.beta, self.threshold, spike_grad, reset_mechanism="subtract")
+            # snnTorch delays a subtraction by one step by default; NIR's LIF resets at once
+            neuron = snn.Leaky(
+                self.beta,
+                self.threshold,
+                spike_grad,
+                reset_mechanism=reset,
+                reset_delay=reset == "subtract",
+            )
             setattr(self, f"lif{i + 1}", neuron)
         self.last_activity: LayerActivity | None = None
 
     @property
     def fcs(self) -> list[nn.Linear]:
+        """The hidden layers' synapses and, last, the readout."""
         return [getattr(self, f"fc{i + 1}") for i in range(len(self.hidden) + 1)]
 
     @property
     def lifs(self) -> list[snn.Leaky]:
-        return [getattr(self, f"lif{i + 1}") for i in range(len(self.hidden) + 1)]
+        """One neuron layer per hidden layer."""
+        return [getattr(self, f"lif{i + 1}") for i in range(len(self.hidden))]
 
     def refresh_neurons(self) -> None:
         """Copy the config's neuron constants into snnTorch's buffers (after loading)."""
@@ -82,6 +98,33 @@ class SpikingNetwork(ECGModel):
     def prepare(self, x: Tensor) -> Prepared:
         raise NotImplementedError
 
+    def input_current(self, p: Prepared) -> Tensor:
+        """fc1's output: [B, N] for constant input, else [T, B, N]. On sparse events, the sum
+        of the weight columns of the channels that fired (the accumulates a neuromorphic chip
+        does), not a dense matmul over mostly-zero input."""
+        batch = p.x.shape[0]
+        if p.events is not None:
+            # a sparse matmul: 30x faster than gathering weight columns and adding them up
+            t, b, channel = p.events
+            rows = torch.stack([t * batch + b, channel])
+            size = (p.steps * batch, self.fc1.in_features)
+            ones = self.fc1.weight.new_ones(rows.shape[1])
+            events = torch.sparse_coo_tensor(rows, ones, size, check_invariants=False)
+            current = torch.sparse.mm(events.coalesce(), self.fc1.weight.t())
+            return (current + self.fc1.bias).view(p.steps, batch, -1)
+        if p.seq is None:
+            return self.fc1(p.x)
+        return self.fc1(p.seq.reshape(-1, p.seq.shape[-1])).view(p.steps, batch, -1)
+
+    def step_input(self, p: Prepared, t: int) -> Tensor:
+        """The dense input of step t [B, F] (the step-by-step reference feeds fc1 with it)."""
+        if p.events is not None:
+            dense = p.x.new_zeros(p.x.shape[0], self.fc1.in_features)
+            at = p.events[0] == t
+            dense[p.events[1, at], p.events[2, at]] = 1.0
+            return dense
+        return p.x if p.seq is None else p.seq[t]
+
     def forward(self, x: Tensor) -> ModelOutput:
         """Simulate the network; spike counts per layer are left in `last_activity`."""
         p = self.prepare(x)
@@ -92,25 +135,22 @@ class SpikingNetwork(ECGModel):
     def simulate(self, p: Prepared) -> tuple[ModelOutput, list[Tensor]]:
         """All layers with the fast kernel -> (output, per-layer spike counts [B])."""
         batch = p.x.shape[0]
-        if p.seq is None:
-            h = self.fc1(p.x)
-        else:
-            h = self.fc1(p.seq.reshape(p.steps * batch, -1)).view(p.steps, batch, -1)
+        h = self.input_current(p)
         counts = []
-        for i, (fc, lif) in enumerate(zip(self.fcs, self.lifs, strict=True)):
+        for i, lif in enumerate(self.lifs):
             if i:
-                h = fc(h.reshape(-1, h.shape[-1])).view(p.steps, batch, -1)
-            mask = p.masks[i] if i < len(self.hidden) else None
+                h = self.fcs[i](h.reshape(-1, h.shape[-1])).view(p.steps, batch, -1)
             beta = float(lif.beta.clamp(0, 1))
-            args = (beta, float(lif.threshold), self.surrogate_slope, p.steps)
-            h, mem, count = LeakyScan.apply(h, mask, *args)
+            args = (beta, float(lif.threshold), self.surrogate_slope, p.steps, self.reset)
+            h, count = LeakyScan.apply(h, p.masks[i], *args)
             counts.append(count)
-        return ModelOutput(h, mem, mem.mean(0)), counts
+        readout = self.fcs[-1](h.reshape(-1, h.shape[-1])).view(p.steps, batch, -1)
+        return ModelOutput(h, readout, readout.mean(0)), counts
 
     def firing_rates(self, activity: LayerActivity | None = None) -> Tensor:
         """Mean spikes per neuron per step of each layer `[layers]`, over the windows."""
         act = activity or self.last_activity
-        sizes = torch.tensor([*self.hidden, self.num_classes], dtype=act.layer_spikes.dtype)
+        sizes = torch.tensor(self.hidden, dtype=act.layer_spikes.dtype)
         return act.layer_spikes.mean(0).cpu() / (sizes * act.num_steps)
 
     def synaptic_operations(self, activity: LayerActivity | None = None) -> Tensor:
@@ -121,7 +161,7 @@ class SpikingNetwork(ECGModel):
         """
         act = activity or self.last_activity
         fan_out = torch.tensor(
-            [*self.hidden[1:], self.num_classes, 0],
+            [*self.hidden[1:], self.num_classes],
             dtype=act.layer_spikes.dtype,
             device=act.layer_spikes.device,
         )

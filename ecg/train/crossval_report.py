@@ -139,8 +139,32 @@ def cv_document(
         "fold_subjects": fold_summary(folds, data.patient_ids, labels),
         "product": cv.product,
         "final_threshold": final_threshold,
+        "energy": energy_table(figures),
         "models": figures,
     }
+
+
+def energy_table(figures: dict[str, Any], twin: str = "beat_ann") -> dict[str, Any]:
+    """Estimated energy per window and member of every model, and how many times less than
+    the ANN twin (BeatSNN's layers with ReLU) each one needs; beside each, its pooled AUROC."""
+    table: dict[str, Any] = {}
+    reference = figures.get(twin, {}).get("cost_per_window", {})
+    for name, summary in figures.items():
+        cost = summary["cost_per_window"]
+        if "energy_per_window_nj_estimate" not in cost:
+            continue  # gradient-boosted trees: no operation count
+        row = {
+            "energy_nj": cost["energy_per_window_nj_estimate"],
+            "synops": cost["synops_per_window"],
+            "macs": cost["macs_per_window"],
+            "pooled_auroc": summary["pooled_auroc"],
+        }
+        if reference and row["energy_nj"] > 0:
+            row[f"times_less_than_{twin}"] = (
+                reference["energy_per_window_nj_estimate"] / row["energy_nj"]
+            )
+        table[name] = row
+    return table
 
 
 def evaluate_models(

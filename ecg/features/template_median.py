@@ -32,15 +32,15 @@ def column_medians(rows: np.ndarray, members: np.ndarray) -> np.ndarray:
     ranked = np.take_along_axis(values, order, 1)
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(len(used)), 1)
-    size = max(math.isqrt(len(used)), 1)
-    blocks = -(-len(used) // size)
-    count = _block_counts(member, rank // size, blocks)  # [W, width, blocks]
-    ahead = count.cumsum(2, dtype=np.int32)  # members in blocks <= b
+    ranks = _Ranks(ranked, max(math.isqrt(len(used)), 1))
+    change = np.diff(member.astype(np.int8), axis=0, prepend=np.int8(0))
     n = member.sum(1)
-    some = n > 0
-    lower = _kth(member, order, ranked, count, ahead, (n - 1) // 2, size)
-    upper = _kth(member, order, ranked, count, ahead, n // 2, size)
-    out[some] = ((lower + upper) / 2.0)[some]
+    for w in range(n_windows):
+        moved = np.flatnonzero(change[w])
+        if len(moved):
+            ranks.update(rank[:, moved], change[w, moved])
+        if n[w]:
+            out[w] = ranks.median(int(n[w]))
     return out
 
 
@@ -50,29 +50,49 @@ def _sort_key(values: np.ndarray) -> np.ndarray:
     return bits ^ ((bits >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
 
 
-def _block_counts(member: np.ndarray, block: np.ndarray, blocks: int) -> np.ndarray:
-    """[W, width, blocks] members of window w whose column-c rank lies in each block, as
-    running sums of the window-to-window changes."""
-    n_windows, width = len(member), len(block)
-    change = np.diff(member.astype(np.int8), axis=0, prepend=np.int8(0))
-    w, u = np.nonzero(change)
-    index = (w[:, None] * width + np.arange(width)) * blocks + block[:, u].T
-    weight = np.repeat(change[w, u].astype(np.float64), width)
-    flat = np.bincount(index.ravel(), weight, minlength=n_windows * width * blocks)
-    return flat.reshape(n_windows, width, blocks).astype(np.int32).cumsum(0, dtype=np.int32)
+class _Ranks:
+    """Which ranks of each column are members now: one flag per rank, and the count per
+    block of `size` consecutive ranks, so that the k-th member is found from the counts and
+    then within one block. Indices are flat (cheaper than 2-D ones on these small arrays)."""
 
+    def __init__(self, ranked: np.ndarray, size: int) -> None:
+        width, self.u = ranked.shape
+        self.ranked, self.size = ranked.ravel(), size
+        self.blocks = -(-self.u // size)
+        self.stride = (self.blocks + 2) * size  # room for a 2-block slice at the last block
+        self.flags = np.zeros(width * self.stride, dtype=np.int16)
+        self.count = np.zeros((width, self.blocks))
+        self.rows = np.arange(width)
+        self.span = np.arange(2 * size)
 
-def _kth(member, order, ranked, count, ahead, k: np.ndarray, size: int) -> np.ndarray:
-    """[W, width] the k[w]-th smallest (from 0) member value of each window and column."""
-    n_windows, width = count.shape[:2]
-    k = np.maximum(k, 0).astype(np.int32)[:, None]
-    block = (ahead > k[:, :, None]).argmax(2)  # [W, width]: the block holding it
-    block = np.minimum(block, count.shape[2] - 1)
-    before = np.take_along_axis(ahead - count, block[:, :, None], 2)[:, :, 0]
-    rank = block[:, :, None] * size + np.arange(size)  # [W, width, size]
-    inside = rank < order.shape[1]
-    rank = np.minimum(rank, order.shape[1] - 1)
-    beat = order[np.arange(width)[None, :, None], rank]
-    present = member[np.arange(n_windows)[:, None, None], beat] & inside
-    place = (present.cumsum(2, dtype=np.int16) > (k - before)[:, :, None]).argmax(2)
-    return ranked[np.arange(width)[None, :], block * size + place]
+    def update(self, rank: np.ndarray, sign: np.ndarray) -> None:
+        """Ranks [width, d] of d beats that joined (sign 1) or left (-1)."""
+        self.flags[(self.rows * self.stride)[:, None] + rank] = sign > 0
+        block = (self.rows * self.blocks)[:, None] + rank // self.size
+        weight = np.broadcast_to(sign.astype(np.float64), block.shape).ravel()
+        self.count += np.bincount(block.ravel(), weight, self.count.size).reshape(self.count.shape)
+
+    def median(self, n: int) -> np.ndarray:
+        ahead = self.count.cumsum(1)  # members in blocks <= b
+        lower, first, seen, before = self._kth(ahead, self.rows, (n - 1) // 2)
+        if n % 2:
+            return lower
+        target = n // 2 - before  # the next member: mostly in the same two blocks
+        place = (seen > target[:, None]).argmax(1)
+        upper = self.ranked[self.rows * self.u + first + place]
+        beyond = seen[:, -1] <= target
+        if beyond.any():
+            upper[beyond] = self._kth(ahead[beyond], self.rows[beyond], n // 2)[0]
+        return (lower + upper) / 2.0
+
+    def _kth(self, ahead: np.ndarray, rows: np.ndarray, k: int):
+        """The k-th smallest (from 0) member value of each of `rows` (and the state of the
+        two blocks from the one holding it: their first rank, the running member count in
+        them, the members before them)."""
+        block = (ahead > k).argmax(1)
+        at = rows * self.blocks + block
+        before = ahead.ravel()[np.arange(len(rows)) * self.blocks + block] - self.count.ravel()[at]
+        first = block * self.size
+        seen = self.flags[(rows * self.stride + first)[:, None] + self.span].cumsum(1)
+        place = (seen > (k - before)[:, None]).argmax(1)
+        return self.ranked[rows * self.u + first + place], first, seen, before

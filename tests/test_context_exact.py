@@ -125,3 +125,12 @@ def test_column_medians_pick_numpys_medians():
     for w in range(60):
         want = np.median(rows[members[w]], axis=0) if members[w].any() else np.full(7, np.nan)
         np.testing.assert_array_equal(got[w], want)
+
+
+def test_median_is_numpys():
+    from ecg.features.grouped import median
+
+    rng = np.random.default_rng(2)
+    for n in [*range(1, 40), 375, 1000]:
+        values = np.round(rng.standard_normal(n), int(rng.integers(0, 4)))  # ties too
+        assert median(values) == np.median(values)

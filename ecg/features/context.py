@@ -53,7 +53,7 @@ from ecg.features.beat_template import (
     template_members,
     templates,
 )
-from ecg.features.grouped import per_window, small_medians
+from ecg.features.grouped import median, per_window, small_medians
 from ecg.features.layout import CONTEXT_BEAT_FEATURES, CONTEXT_WINDOW_FEATURES
 
 HISTORY_S = 300.0
@@ -166,7 +166,7 @@ def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, 
     in_window = np.searchsorted(beats, start)  # window beats: in_window .. stop - 1
     med = np.full(n, np.nan)
     for w in np.flatnonzero(stop - first >= 2):
-        med[w] = np.median(rr[first[w] : stop[w] - 1])
+        med[w] = median(rr[first[w] : stop[w] - 1])
     has_rr = np.isfinite(med) & (med > 0)
     safe = np.where(has_rr, med, 1.0)
 
@@ -265,7 +265,7 @@ def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, 
     usual = np.full(n, np.nan)
     for w in np.flatnonzero(ok):
         g = rec.gaps[first[w] : stop[w] - 1] / scale[w]
-        usual[w] = np.median(g[np.isfinite(g)])
+        usual[w] = median(g[np.isfinite(g)])
     out["gap_activity"] = np.where(ok, np.minimum(median_gap, CLIP), 0.0)
     out["gap_activity_max"] = np.where(ok, np.minimum(largest, CLIP), 0.0)
     gap_ratio = np.minimum(median_gap / np.maximum(usual, 0.02), CLIP)

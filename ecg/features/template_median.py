@@ -32,13 +32,16 @@ def column_medians(rows: np.ndarray, members: np.ndarray) -> np.ndarray:
     ranked = np.take_along_axis(values, order, 1)
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(len(used)), 1)
-    ranks = _Ranks(ranked, max(math.isqrt(len(used)), 1))
+    ranks = _Ranks(ranked, rank, max(math.isqrt(len(used)), 1))
     change = np.diff(member.astype(np.int8), axis=0, prepend=np.int8(0))
+    when, moved = np.nonzero(change)  # beat moved[i] joined or left at window when[i]
+    sign = change[when, moved]
+    bounds = np.searchsorted(when, np.arange(n_windows + 1))
     n = member.sum(1)
     for w in range(n_windows):
-        moved = np.flatnonzero(change[w])
-        if len(moved):
-            ranks.update(rank[:, moved], change[w, moved])
+        a, b = bounds[w], bounds[w + 1]
+        if b > a:
+            ranks.update(moved[a:b], sign[a:b])
         if n[w]:
             out[w] = ranks.median(int(n[w]))
     return out
@@ -53,46 +56,43 @@ def _sort_key(values: np.ndarray) -> np.ndarray:
 class _Ranks:
     """Which ranks of each column are members now: one flag per rank, and the count per
     block of `size` consecutive ranks, so that the k-th member is found from the counts and
-    then within one block. Indices are flat (cheaper than 2-D ones on these small arrays)."""
+    then within one block. On arrays this small numpy's cost is in the calls and in short
+    rows, so indices are flat and precomputed, and running sums run over a whole flat
+    integer array (one row after another; a row's sums are the differences from its start)."""
 
-    def __init__(self, ranked: np.ndarray, size: int) -> None:
-        width, self.u = ranked.shape
-        self.ranked, self.size = ranked.ravel(), size
-        self.blocks = -(-self.u // size)
-        self.stride = (self.blocks + 2) * size  # room for a 2-block slice at the last block
-        self.flags = np.zeros(width * self.stride, dtype=np.int16)
-        self.count = np.zeros((width, self.blocks))
-        self.rows = np.arange(width)
-        self.span = np.arange(2 * size)
+    def __init__(self, ranked: np.ndarray, rank: np.ndarray, size: int) -> None:
+        width, u = ranked.shape
+        self.size, self.blocks = size, -(-u // size)
+        self.ranked = ranked.ravel()
+        self.flags = np.zeros(width * self.blocks * size, dtype=np.int32)
+        self.count = np.zeros(width * self.blocks, dtype=np.int64)
+        columns = np.arange(width)
+        self.flag_at = rank + (columns * self.blocks * size)[:, None]  # [width, beats]
+        self.block_at = rank // size + (columns * self.blocks)[:, None]
+        self.column_block = columns * self.blocks
+        self.column_rank = columns * u
+        self.within = np.arange(size)
+        self.shape = (width, self.blocks)
 
-    def update(self, rank: np.ndarray, sign: np.ndarray) -> None:
-        """Ranks [width, d] of d beats that joined (sign 1) or left (-1)."""
-        self.flags[(self.rows * self.stride)[:, None] + rank] = sign > 0
-        block = (self.rows * self.blocks)[:, None] + rank // self.size
-        weight = np.broadcast_to(sign.astype(np.float64), block.shape).ravel()
-        self.count += np.bincount(block.ravel(), weight, self.count.size).reshape(self.count.shape)
+    def update(self, beats: np.ndarray, sign: np.ndarray) -> None:
+        """`beats` joined (sign 1) or left (-1)."""
+        self.flags[self.flag_at[:, beats]] = sign > 0
+        size = len(self.count)
+        self.count += np.bincount(self.block_at[:, beats[sign > 0]].ravel(), minlength=size)
+        self.count -= np.bincount(self.block_at[:, beats[sign < 0]].ravel(), minlength=size)
 
     def median(self, n: int) -> np.ndarray:
-        ahead = self.count.cumsum(1)  # members in blocks <= b
-        lower, first, seen, before = self._kth(ahead, self.rows, (n - 1) // 2)
-        if n % 2:
-            return lower
-        target = n // 2 - before  # the next member: mostly in the same two blocks
-        place = (seen > target[:, None]).argmax(1)
-        upper = self.ranked[self.rows * self.u + first + place]
-        beyond = seen[:, -1] <= target
-        if beyond.any():
-            upper[beyond] = self._kth(ahead[beyond], self.rows[beyond], n // 2)[0]
-        return (lower + upper) / 2.0
+        total = np.cumsum(self.count)  # members up to each block, all columns in turn
+        base = np.concatenate([[0], total])[self.column_block]  # ... before each column
+        lower = self._kth(total, base, (n - 1) // 2)
+        return lower if n % 2 else (lower + self._kth(total, base, n // 2)) / 2.0
 
-    def _kth(self, ahead: np.ndarray, rows: np.ndarray, k: int):
-        """The k-th smallest (from 0) member value of each of `rows` (and the state of the
-        two blocks from the one holding it: their first rank, the running member count in
-        them, the members before them)."""
-        block = (ahead > k).argmax(1)
-        at = rows * self.blocks + block
-        before = ahead.ravel()[np.arange(len(rows)) * self.blocks + block] - self.count.ravel()[at]
-        first = block * self.size
-        seen = self.flags[(rows * self.stride + first)[:, None] + self.span].cumsum(1)
-        place = (seen > (k - before)[:, None]).argmax(1)
-        return self.ranked[rows * self.u + first + place], first, seen, before
+    def _kth(self, total: np.ndarray, base: np.ndarray, k: int) -> np.ndarray:
+        """The k-th smallest (from 0) member value of each column."""
+        block = (total.reshape(self.shape) > (base + k)[:, None]).argmax(1)
+        at = self.column_block + block
+        before = total[at] - self.count[at] - base  # members in the column's blocks before
+        seen = np.cumsum(self.flags[(at * self.size)[:, None] + self.within])
+        start = np.concatenate([[0], seen[self.size - 1 :: self.size][:-1]])
+        place = (seen.reshape(-1, self.size) > (start + k - before)[:, None]).argmax(1)
+        return self.ranked[self.column_rank + block * self.size + place]

@@ -134,3 +134,25 @@ def test_median_is_numpys():
     for n in [*range(1, 40), 375, 1000]:
         values = np.round(rng.standard_normal(n), int(rng.integers(0, 4)))  # ties too
         assert median(values) == np.median(values)
+
+
+def test_alignment_ties_and_flat_stretches_match_the_reference():
+    from ecg.features.beat_template import SampleScale, aligned_segments
+
+    fs = 250.0
+    s = SampleScale(fs)
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 1, 6000)
+    x[1000:1500] = 0.5  # flat: no correlation at all
+    x[2000:2600] = (-1.0) ** np.arange(600)  # period 2: lags 2 samples apart tie exactly
+    x[3000:3600] = np.round(rng.normal(0, 1, 600))  # quantised: many equal samples
+    template = x[4500 : 4500 + s.width] - x[4500 : 4500 + s.width].mean()
+    centres = np.array([30, 70, 1200, 1250, 2300, 2301, 3300, 4000, 5900, 5990])
+    margin = s.pre + s.post + 2 * s.align + 1
+    padded = np.r_[np.full(margin, np.nan), x, np.full(margin, np.nan)]
+    ext = padded[centres[:, None] + margin + np.arange(-s.pre - s.align, s.post + s.align + 1)]
+    want = reference.aligned_segments(
+        reference.PaddedSignal(x, margin), centres, template, reference.SampleScale(fs)
+    )
+    got = aligned_segments(ext, np.tile(template, (len(centres), 1)), s)
+    np.testing.assert_array_equal(got, want)

@@ -129,11 +129,8 @@ def aligned_segments(ext: np.ndarray, template: np.ndarray, s: SampleScale) -> n
     its best lag beats every other by more than both values' rounding-error bounds, the
     exact correlations could not order them otherwise; every other beat is computed
     exactly."""
-    lag = np.zeros(len(ext), dtype=np.int64)  # index into s.lags
-    inside = np.flatnonzero(~np.isnan(ext).any(1))
-    clear, choice = _clear_lags(ext[inside], template[inside], s)
-    lag[inside[clear]] = choice[clear]
-    rest = np.setdiff1d(np.arange(len(ext)), inside[clear])
+    clear, lag = _clear_lags(ext, template, s)  # lag: index into s.lags
+    rest = np.flatnonzero(~clear)
     for lo in range(0, len(rest), _ALIGN_CHUNK):
         rows = rest[lo : lo + _ALIGN_CHUNK]
         lag[rows] = _exact_lags(ext[rows], template[rows], s)
@@ -142,29 +139,41 @@ def aligned_segments(ext: np.ndarray, template: np.ndarray, s: SampleScale) -> n
 
 
 def _clear_lags(ext: np.ndarray, template: np.ndarray, s: SampleScale):
-    """(clear, lag) for rows of `ext` without NaN: the best lag by correlations from
-    running sums, and whether its lead over every other lag exceeds their error bounds."""
-    n = s.width
-    tc = template - template.mean(1, keepdims=True)
-    view = np.lib.stride_tricks.sliding_window_view(ext, n, axis=1)  # lags -align..align
-    cross = np.einsum("kld,kd->kl", view, tc)
-    c1 = np.cumsum(np.c_[np.zeros(len(ext)), ext], 1)
-    c2 = np.cumsum(np.c_[np.zeros(len(ext)), ext * ext], 1)
-    s1, s2 = c1[:, n:] - c1[:, :-n], c2[:, n:] - c2[:, :-n]
-    var = s2 - s1 * s1 / n  # n * variance of each lag's samples
-    num = cross - s1 / n * tc.sum(1)[:, None]
-    norm = np.sqrt(np.maximum(var, 0.0)) * np.sqrt((tc * tc).sum(1))[:, None]
+    """(clear, lag): each row's best lag by correlations from running sums over the samples
+    inside the history (one stretch of `ext`), and whether its lead over every other lag
+    exceeds both values' error bounds."""
+    n, k = s.width, len(ext)
+    inside = ~np.isnan(ext)
+    x = np.where(inside, ext, 0.0)
+    cross = np.einsum(
+        "kld,kd->kl", np.lib.stride_tricks.sliding_window_view(x, n, axis=1), template
+    )
+    zero = np.zeros((k, 1))
+    c1, c2 = (np.cumsum(np.concatenate([zero, v], 1), 1) for v in (x, x * x))
+    t1, t2 = (np.cumsum(np.concatenate([zero, v], 1), 1) for v in (template, template**2))
+    # each lag's samples inside the history: ext[lo:hi], template[lo - o:hi - o]
+    o = np.arange(2 * s.align + 1)
+    first, stop = inside.argmax(1)[:, None], ext.shape[1] - inside[:, ::-1].argmax(1)[:, None]
+    lo, hi = np.maximum(o, first), np.minimum(o + n, stop)
+    m = np.maximum(hi - lo, 1)
+    s1 = np.take_along_axis(c1, hi, 1) - np.take_along_axis(c1, lo, 1)
+    s2 = np.take_along_axis(c2, hi, 1) - np.take_along_axis(c2, lo, 1)
+    u1 = np.take_along_axis(t1, hi - o, 1) - np.take_along_axis(t1, lo - o, 1)
+    u2 = np.take_along_axis(t2, hi - o, 1) - np.take_along_axis(t2, lo - o, 1)
+    bb, mm, bm = s2 - s1 * s1 / m, u2 - u1 * u1 / m, cross - s1 * u1 / m
+    core_in = (lo <= o + s.core.start) & (hi >= o + s.core.stop)
     order = s.lags + s.align  # tie-break order
-    corr = (num / np.maximum(norm, EPS))[:, order]
-    # Both ways of computing a correlation err by at most ~(n + len(ext)) * eps times
-    # (energy of the extended segment / the lag's); _ROUNDING is ~50 times that.
     with np.errstate(divide="ignore", invalid="ignore"):
-        bound = (_ROUNDING * c2[:, -1:] / var)[:, order]
-    best = np.argmax(corr, 1)
-    rows = np.arange(len(ext))
-    lead = corr[rows, best][:, None] - corr - bound[rows, best][:, None] - bound
+        corr = np.where(core_in, bm / np.maximum(np.sqrt(bb * mm), EPS), -np.inf)[:, order]
+        # Either way of computing a correlation errs by at most ~(n + ext's length) * eps
+        # times (energy in ext / the lag's), and the same for T; _ROUNDING is ~50 times that.
+        bound = (_ROUNDING * (c2[:, -1:] / bb + t2[:, -1:] / mm))[:, order]
+        best = np.argmax(corr, 1)
+        rows = np.arange(k)
+        lead = corr[rows, best][:, None] - corr - bound[rows, best][:, None] - bound
+    lead = np.where(core_in[:, order], lead, np.inf)
     lead[rows, best] = np.inf
-    clear = (lead > 0).all(1) & (var > 0).all(1)
+    clear = (lead > 0).all(1) & (bound[rows, best] < 1e-3)
     return clear, best
 
 

@@ -118,48 +118,49 @@ def templates(segments: np.ndarray, members: np.ndarray) -> np.ndarray:
     return t - t.mean(1, keepdims=True)
 
 
-def aligned_segments(ext: np.ndarray, template: np.ndarray, s: SampleScale) -> np.ndarray:
+def aligned_segments(
+    ext: np.ndarray, templates: np.ndarray, window: np.ndarray, s: SampleScale
+) -> np.ndarray:
     """Segments [k, width] of beats at their best-correlating lag (see module doc), from each
     beat's extended segment `ext` [k, width + 2 * align] (NaN outside its history) and its
-    window's T [k, width]; a lag that would move the QRS core out of the history is not
-    taken.
+    window's T (`templates[window]`, templates [W, width]); a lag that would move the QRS
+    core out of the history is not taken.
 
     The lag is the argmax of the correlations as `_exact_lags` computes them. Most beats'
     best lag is found without them: `_clear_lags` correlates from running sums, and where
     its best lag beats every other by more than both values' rounding-error bounds, the
     exact correlations could not order them otherwise; every other beat is computed
     exactly."""
-    clear, lag = _clear_lags(ext, template, s)  # lag: index into s.lags
+    clear, lag = _clear_lags(ext, templates, window, s)  # lag: index into s.lags
     rest = np.flatnonzero(~clear)
     for lo in range(0, len(rest), _ALIGN_CHUNK):
         rows = rest[lo : lo + _ALIGN_CHUNK]
-        lag[rows] = _exact_lags(ext[rows], template[rows], s)
+        lag[rows] = _exact_lags(ext[rows], templates[window[rows]], s)
     view = np.lib.stride_tricks.sliding_window_view(ext, s.width, axis=1)
     return view[np.arange(len(ext)), s.lags[lag] + s.align]
 
 
-def _clear_lags(ext: np.ndarray, template: np.ndarray, s: SampleScale):
+def _clear_lags(ext: np.ndarray, templates: np.ndarray, window: np.ndarray, s: SampleScale):
     """(clear, lag): each row's best lag by correlations from running sums over the samples
     inside the history (one stretch of `ext`), and whether its lead over every other lag
     exceeds both values' error bounds."""
     n, k = s.width, len(ext)
     inside = ~np.isnan(ext)
     x = np.where(inside, ext, 0.0)
-    cross = np.einsum(
-        "kld,kd->kl", np.lib.stride_tricks.sliding_window_view(x, n, axis=1), template
-    )
-    zero = np.zeros((k, 1))
-    c1, c2 = (np.cumsum(np.concatenate([zero, v], 1), 1) for v in (x, x * x))
-    t1, t2 = (np.cumsum(np.concatenate([zero, v], 1), 1) for v in (template, template**2))
-    # each lag's samples inside the history: ext[lo:hi], template[lo - o:hi - o]
+    view = np.lib.stride_tricks.sliding_window_view(x, n, axis=1)
+    cross = np.einsum("kld,kd->kl", view, templates[window])
+    c1, c2 = (np.cumsum(np.concatenate([np.zeros((k, 1)), v], 1), 1) for v in (x, x * x))
+    zero = np.zeros((len(templates), 1))
+    t1, t2 = (np.cumsum(np.concatenate([zero, v], 1), 1) for v in (templates, templates**2))
+    # each lag's samples inside the history: ext[lo:hi], T[lo - o:hi - o]
     o = np.arange(2 * s.align + 1)
     first, stop = inside.argmax(1)[:, None], ext.shape[1] - inside[:, ::-1].argmax(1)[:, None]
     lo, hi = np.maximum(o, first), np.minimum(o + n, stop)
     m = np.maximum(hi - lo, 1)
-    s1 = np.take_along_axis(c1, hi, 1) - np.take_along_axis(c1, lo, 1)
-    s2 = np.take_along_axis(c2, hi, 1) - np.take_along_axis(c2, lo, 1)
-    u1 = np.take_along_axis(t1, hi - o, 1) - np.take_along_axis(t1, lo - o, 1)
-    u2 = np.take_along_axis(t2, hi - o, 1) - np.take_along_axis(t2, lo - o, 1)
+    row, w = (np.arange(k) * c1.shape[1])[:, None], (window * t1.shape[1])[:, None]
+    c1, c2, t1, t2 = c1.ravel(), c2.ravel(), t1.ravel(), t2.ravel()
+    s1, s2 = c1[row + hi] - c1[row + lo], c2[row + hi] - c2[row + lo]
+    u1, u2 = t1[w + hi - o] - t1[w + lo - o], t2[w + hi - o] - t2[w + lo - o]
     bb, mm, bm = s2 - s1 * s1 / m, u2 - u1 * u1 / m, cross - s1 * u1 / m
     core_in = (lo <= o + s.core.start) & (hi >= o + s.core.stop)
     order = s.lags + s.align  # tie-break order
@@ -167,7 +168,8 @@ def _clear_lags(ext: np.ndarray, template: np.ndarray, s: SampleScale):
         corr = np.where(core_in, bm / np.maximum(np.sqrt(bb * mm), EPS), -np.inf)[:, order]
         # Either way of computing a correlation errs by at most ~(n + ext's length) * eps
         # times (energy in ext / the lag's), and the same for T; _ROUNDING is ~50 times that.
-        bound = (_ROUNDING * (c2[:, -1:] / bb + t2[:, -1:] / mm))[:, order]
+        energy = c2[row + ext.shape[1]], t2[w + n]  # of each row's ext and T
+        bound = (_ROUNDING * (energy[0] / bb + energy[1] / mm))[:, order]
         best = np.argmax(corr, 1)
         rows = np.arange(k)
         lead = corr[rows, best][:, None] - corr - bound[rows, best][:, None] - bound

@@ -198,7 +198,7 @@ def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, 
         where = pb[mi, None] + np.arange(-s.pre - s.align, s.post + s.align + 1)
         ext = rec.padded[where + rec.margin]
         ext[(where < lo[mw, None]) | (where >= end[mw, None])] = np.nan
-        seg = aligned_segments(ext, template[mw], s)
+        seg = aligned_segments(ext, template, mw, s)
         seg = seg - np.nanmean(seg, 1, keepdims=True)
         c, d, a = compare_to_template(seg, template[mw])
         corr[mi], dev[mi], amp[mi] = c, np.clip(d, 0, CLIP), np.clip(a, 0, CLIP)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.beat_features import nanmedian, qrs_width
+from ecg.features.beat_features import qrs_width
 from ecg.features.beat_template import (
     EPS,
     MIN_TEMPLATE,
@@ -53,7 +53,7 @@ from ecg.features.beat_template import (
     template_members,
     templates,
 )
-from ecg.features.grouped import median, per_window, small_medians
+from ecg.features.grouped import group_medians, median, per_window, small_medians
 from ecg.features.layout import CONTEXT_BEAT_FEATURES, CONTEXT_WINDOW_FEATURES
 
 HISTORY_S = 300.0
@@ -221,11 +221,8 @@ def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, 
             out[name] = np.where(some, value, out[name])
         own_ok = n_morph >= MIN_TEMPLATE
         if own_ok.any():  # the window's own median beat against T
-            place = np.arange(len(mi)) - (np.cumsum(n_morph) - n_morph)[mw]
-            grid = np.full((n, int(n_morph.max()), s.width), np.nan)
-            grid[mw, place] = seg
             ws = np.flatnonzero(own_ok)
-            own = nanmedian(grid[ws], 1)
+            own = group_medians(seg, mw, n)[ws]
             out["window_beat_correlation"][ws] = compare_to_template(own, template[ws])[0]
 
     sequence = np.zeros((n, max_beats, len(CONTEXT_BEAT_FEATURES)), np.float32)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.beat_features import nanmedian
+
+def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    """Median over `axis` ignoring NaN (NaN where all are NaN); sort-based, fully vectorised."""
+    s = np.sort(a, axis=axis)  # NaN sorts last
+    k = np.sum(~np.isnan(a), axis=axis, keepdims=True)
+    lo = np.take_along_axis(s, np.maximum((k - 1) // 2, 0), axis=axis)
+    hi = np.take_along_axis(s, k // 2, axis=axis)  # k // 2 < shape whenever shape >= 1
+    return np.squeeze((lo + hi) / 2.0, axis=axis)
 
 
 def per_window(
@@ -35,3 +42,16 @@ def median(values: np.ndarray) -> float:
     middle = [(n - 1) // 2, n // 2]
     lower, upper = np.partition(values, middle)[middle]
     return (lower + upper) / 2.0
+
+
+def group_medians(rows: np.ndarray, window: np.ndarray, n: int) -> np.ndarray:
+    """[n, width] `nanmedian` over each window's rows (`window`: the window of each row,
+    sorted; NaN for a window with none). Windows with as many rows are sorted together: no
+    window's rows are padded to the longest one's."""
+    out = np.full((n, rows.shape[1]), np.nan)
+    count = np.bincount(window, minlength=n)
+    first = np.cumsum(count) - count
+    for m in np.unique(count[count > 0]):
+        same = np.flatnonzero(count == m)
+        out[same] = nanmedian(rows[first[same, None] + np.arange(m)], 1)
+    return out

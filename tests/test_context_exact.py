@@ -4,6 +4,8 @@ computes bit for bit the numbers of the per-window code the models were trained 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,20 @@ def test_alignment_ties_and_flat_stretches_match_the_reference():
     )
     got = aligned_segments(ext, template[None], np.zeros(len(centres), dtype=np.int64), s)
     np.testing.assert_array_equal(got, want)
+
+
+def test_group_medians_are_each_groups_own():
+    from ecg.features.grouped import group_medians
+
+    rng = np.random.default_rng(4)
+    rows = np.round(rng.standard_normal((60, 5)), 1)
+    rows[rng.random(rows.shape) < 0.2] = np.nan
+    window = np.sort(rng.integers(0, 12, 60))
+    window[window == 3] = 4  # window 3: no rows
+    got = group_medians(rows, window, 13)
+    for w in range(13):
+        mine = rows[window == w]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = np.nanmedian(mine, 0) if len(mine) else np.full(5, np.nan)
+        np.testing.assert_array_equal(got[w], want)

@@ -53,17 +53,42 @@ def compare_to_template(seg: np.ndarray, template: np.ndarray) -> tuple[np.ndarr
     """Correlation, ||seg - T|| / ||T|| and peak-to-peak ratio of each row of `seg` against T
     (one [width] template, or one per row), over the row's valid samples (both re-centred on
     them)."""
+    template = np.broadcast_to(template, seg.shape)
+    whole = ~np.isnan(seg).any(1)
+    if whole.all():
+        return _compare(seg, template)
+    out = tuple(np.empty(len(seg)) for _ in range(3))
+    for rows, compare in ((whole, _compare), (~whole, _compare_valid)):
+        if rows.any():
+            for o, value in zip(out, compare(seg[rows], template[rows]), strict=True):
+                o[rows] = value
+    return out
+
+
+def _compare(seg: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`_compare_valid` of rows without NaN: the same arithmetic with nothing to mask."""
+    n = seg.shape[1]
+    b = seg - (seg.sum(1) / n)[:, None]
+    m = template - (template.sum(1) / n)[:, None]
+    return _scores(b, m, b.max(1) - b.min(1), m.max(1) - m.min(1))
+
+
+def _compare_valid(seg: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, ...]:
     valid = ~np.isnan(seg)
     n = np.maximum(valid.sum(1), 1)
     b = np.where(valid, seg, 0.0)
-    m = np.where(valid, np.atleast_2d(template), 0.0)
+    m = np.where(valid, template, 0.0)
     b = np.where(valid, b - (b.sum(1) / n)[:, None], 0.0)
     m = np.where(valid, m - (m.sum(1) / n)[:, None], 0.0)
+    p2p_b = np.where(valid, b, -np.inf).max(1) - np.where(valid, b, np.inf).min(1)
+    p2p_m = np.where(valid, m, -np.inf).max(1) - np.where(valid, m, np.inf).min(1)
+    return _scores(b, m, p2p_b, p2p_m)
+
+
+def _scores(b, m, p2p_b, p2p_m) -> tuple[np.ndarray, ...]:
     bb, mm, bm = (b * b).sum(1), (m * m).sum(1), (b * m).sum(1)
     corr = np.clip(bm / np.maximum(np.sqrt(bb * mm), EPS), -1, 1)
     dev = np.sqrt(np.maximum(bb + mm - 2 * bm, 0)) / np.maximum(np.sqrt(mm), EPS)
-    p2p_b = np.where(valid, b, -np.inf).max(1) - np.where(valid, b, np.inf).min(1)
-    p2p_m = np.where(valid, m, -np.inf).max(1) - np.where(valid, m, np.inf).min(1)
     return corr, dev, p2p_b / np.maximum(p2p_m, EPS)
 
 

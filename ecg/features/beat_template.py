@@ -103,7 +103,14 @@ def centred_segments(x: np.ndarray, beats: np.ndarray, s: SampleScale) -> np.nda
 
 
 def template_members(
-    beats: np.ndarray, rr: np.ndarray, first: np.ndarray, stop: np.ndarray, lo, end, med, s
+    beats: np.ndarray,
+    rr: np.ndarray,
+    first: np.ndarray,
+    stop: np.ndarray,
+    lo: np.ndarray,
+    end: np.ndarray,
+    med: np.ndarray,
+    s: SampleScale,
 ) -> np.ndarray:
     """[W, n_beats] bool: the beats whose segments make window w's T (see module doc).
 

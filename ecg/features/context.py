@@ -149,7 +149,7 @@ class _Record:
     """What every window's history reads from the whole signal, computed once."""
 
     def __init__(self, x: np.ndarray, beats: np.ndarray, s: SampleScale) -> None:
-        self.x, self.beats, self.s = x, beats, s
+        self.beats, self.s = beats, s
         self.rr = np.r_[np.diff(beats) / s.fs, np.nan]  # rr[j]: beat j to j + 1
         self.segments = centred_segments(x, beats, s)
         self.gaps = np.r_[gap_activity(x, beats, s), np.nan]  # gaps[j]: after beat j
@@ -159,6 +159,8 @@ class _Record:
 
 
 def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, np.ndarray]:
+    """`history_context` of one batch of windows: every step of `window_context` (the
+    reference in tests/context_reference.py), for all windows at once."""
     s, beats, rr = rec.s, rec.beats, rec.rr
     n = len(start)
     first = np.searchsorted(beats, lo)  # history beats: first .. stop - 1

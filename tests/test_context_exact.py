@@ -46,6 +46,7 @@ def irregular_record(seconds: float, fs: float, seed: int):
         (360.0, 130.0, 10.0, 1),
         (128.0, 200.0, 5.0, 2),
         (500.0, 40.0, 3.0, 3),
+        (250.0, 1400.0, 5.0, 7),  # 279 windows: more than one batch of 256
     ],
 )
 def test_record_context_matches_the_per_window_reference(fs, seconds, stride_s, seed):

@@ -46,13 +46,22 @@ def irregular_record(seconds: float, fs: float, seed: int):
         (360.0, 130.0, 10.0, 1),
         (128.0, 200.0, 5.0, 2),
         (500.0, 40.0, 3.0, 3),
-        (250.0, 1400.0, 5.0, 7),  # 279 windows: more than one batch of 256
     ],
 )
 def test_record_context_matches_the_per_window_reference(fs, seconds, stride_s, seed):
     x, beats = irregular_record(seconds, fs, seed)
     window = int(10 * fs)
     starts = np.arange(0, len(x) - window + 1, int(stride_s * fs))  # overlapping when < 10 s
+    got = record_context(x, beats, starts, window, fs, max_beats=32)
+    assert_same(got, reference.record_context(x, beats, starts, window, fs, max_beats=32))
+
+
+def test_more_windows_than_one_batch_match_the_reference():
+    fs, window = 250.0, 2500
+    x, beats = irregular_record(420.0, fs, 7)
+    x = np.tile(x, 3)  # 21 minutes, windows every 4 s: 313 windows, two batches of 256
+    beats = np.concatenate([beats + i * 105_000 for i in range(3)])
+    starts = np.arange(0, len(x) - window + 1, 1000)
     got = record_context(x, beats, starts, window, fs, max_beats=32)
     assert_same(got, reference.record_context(x, beats, starts, window, fs, max_beats=32))
 

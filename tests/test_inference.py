@@ -211,6 +211,38 @@ def test_missing_signal_nan_and_flat_lines():
                                [0.27, 0.01])  # fmt: skip
 
 
+def test_flat_runs_at_every_length_and_position():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(0, 2, 3000))  # quantised: many short runs of equal samples
+    for start, length in [(0, 40), (500, 25), (900, 24), (1500, 300), (2960, 40)]:
+        x[start : start + length] = 3.0
+    x[1700:1702] = np.nan
+    want = ~np.isfinite(x)  # the run-by-run loop it replaces
+    run = 1
+    for i in range(1, len(x) + 1):
+        if i < len(x) and x[i] == x[i - 1]:
+            run += 1
+            continue
+        if run >= 25:
+            want[i - run : i] = True
+        run = 1
+    np.testing.assert_array_equal(missing_mask(x, 100), want)
+
+
+def test_welch_is_scipys():
+    from scipy.signal import welch as scipy_welch
+
+    from ecg.signal.mains import welch
+
+    rng = np.random.default_rng(1)
+    for n, fs in [(650_000, 360.0), (1001, 250.0), (9_999, 128.0), (3_000, 250.5)]:
+        x = rng.standard_normal(n)
+        want = scipy_welch(x, fs=fs, nperseg=int(2 * fs))
+        got = welch(x, fs, int(2 * fs))
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
 def test_mains_is_measured():
     fs = 500
     x = ecg_at(fs, 20)

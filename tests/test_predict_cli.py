@@ -111,6 +111,18 @@ def test_predict_edf_and_csv_with_json(model_path, tmp_path, capsys):
     assert "holter_lead-ECG (lead ECG): 3 windows" in capsys.readouterr().out
 
 
+def test_no_plot_never_imports_matplotlib(record, model_path, tmp_path):
+    code = (
+        "import sys; from ecg.cli.main import main; "
+        f"code = main(['predict', {str(record)!r}, '--model', {str(model_path)!r}, "
+        f"'--out', {str(tmp_path)!r}, '--no-plot']); print(code, 'matplotlib' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[1]  # this checkout's ecg, not an installed one
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert result.stdout.split()[-2:] == ["0", "False"], result.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

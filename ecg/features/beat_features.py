@@ -56,6 +56,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from ecg.core.errors import ECGError
+from ecg.features.grouped import nanmedian
 from ecg.features.layout import BEAT_FEATURES, MAX_BEATS, WINDOW_FEATURES
 from ecg.signal.qrs import detect_qrs
 
@@ -128,15 +129,6 @@ def _pack(beats: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndar
         if ((np.diff(idx, axis=1) == 0) & (idx[:, 1:] < length)).any():
             raise ECGError("beat_representation: duplicate beat indices in a window")
     return idx, count
-
-
-def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
-    """Median over `axis` ignoring NaN (NaN where all are NaN); sort-based, fully vectorised."""
-    s = np.sort(a, axis=axis)  # NaN sorts last
-    k = np.sum(~np.isnan(a), axis=axis, keepdims=True)
-    lo = np.take_along_axis(s, np.maximum((k - 1) // 2, 0), axis=axis)
-    hi = np.take_along_axis(s, k // 2, axis=axis)  # k // 2 < shape whenever shape >= 1
-    return np.squeeze((lo + hi) / 2.0, axis=axis)
 
 
 def _masked_mean(a: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:

@@ -41,23 +41,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.beat_features import nanmedian, qrs_width
+from ecg.features.beat_features import qrs_width
 from ecg.features.beat_template import (
     EPS,
     MIN_TEMPLATE,
-    PaddedSignal,
     SampleScale,
     aligned_segments,
+    centred_segments,
     compare_to_template,
     gap_activity,
-    template_from_beats,
+    template_members,
+    templates,
 )
+from ecg.features.grouped import group_medians, median, per_window, small_medians
 from ecg.features.layout import CONTEXT_BEAT_FEATURES, CONTEXT_WINDOW_FEATURES
 
 HISTORY_S = 300.0
 PREMATURE = 0.85  # RR < 0.85 M
 DEVIANT = 0.9  # correlation with T below this
 CLIP = 4.0
+_CHUNK = 256  # windows per batch: bounds the [windows, beats] arrays
 
 # The value of each window feature for an ordinary window: no T, no RR, no beat.
 _NEUTRAL = dict.fromkeys(CONTEXT_WINDOW_FEATURES, 0.0) | {
@@ -78,90 +81,12 @@ def window_context(
     `x` the band-passed signal from the start of the history to the window's end; `beats`
     the detected beat indices in `x`; `w0` the window's first sample in `x`.
     """
-    s = SampleScale(fs)
     x = np.asarray(x, dtype=np.float64)
-    beats = np.sort(np.asarray(beats, dtype=np.int64))
-    beats = beats[(beats >= 0) & (beats < len(x))]
-    rr = np.diff(beats) / s.fs
-    med = float(np.median(rr)) if len(rr) else np.nan
-    has_rr = np.isfinite(med) and med > 0
-    safe = med if has_rr else 1.0
-    rr_prev, rr_next = np.r_[np.nan, rr], np.r_[rr, np.nan]
-    signal = PaddedSignal(x, s.pre + s.post + 2 * s.align + 1)
-    template = template_from_beats(signal, beats, rr_prev, rr_next, med, s)
-
-    inw = np.flatnonzero(beats >= w0)
-    wb = beats[inw]
-    has_prev = np.isfinite(rr_prev[inw]) & has_rr
-    prev_ratio = np.clip(np.where(has_prev, rr_prev[inw] / safe, 1.0), 0, CLIP)
-    next_ok = np.isfinite(rr_next[inw]) & has_rr
-    next_ratio = np.clip(np.where(next_ok, rr_next[inw] / safe, 1.0), 0, CLIP)
-    k = len(wb)
-    corr, dev, amp, wid = np.ones(k), np.zeros(k), np.ones(k), np.ones(k)
-    morph = np.zeros(k, dtype=bool)
-    out = dict(_NEUTRAL)
-    if template is not None and k:
-        morph = (wb - s.core_lo >= 0) & (wb + s.core_hi < len(x))
-    if morph.any():
-        seg = aligned_segments(signal, wb[morph], template, s)
-        seg = seg - np.nanmean(seg, 1, keepdims=True)
-        c, d, a = compare_to_template(seg, template)
-        corr[morph], dev[morph], amp[morph] = c, np.clip(d, 0, CLIP), np.clip(a, 0, CLIP)
-        w_beat = qrs_width(np.nan_to_num(seg[:, s.core]), s.smooth)
-        w_template = qrs_width(template[None, s.core], s.smooth)[0]
-        wid[morph] = np.clip(w_beat / max(w_template, EPS), 0, CLIP)
-        if morph.sum() >= MIN_TEMPLATE:
-            own = nanmedian(seg, 0)
-            out["window_beat_correlation"] = float(compare_to_template(own[None], template)[0][0])
-        deviant = morph & (corr < DEVIANT)
-        out |= {
-            "min_correlation_ctx": float(corr[morph].min()),
-            "max_deviation_ctx": float(dev[morph].max()),
-            "deviant_share": float(deviant.sum() / morph.sum()),
-            "deviant_count": float(deviant.sum()),
-            "max_amplitude_ctx": float(np.abs(amp[morph] - 1).max()),
-            "max_width_ctx": float((wid[morph] - 1).max()),
-        }
-    sequence = np.zeros((max_beats, len(CONTEXT_BEAT_FEATURES)), dtype=np.float32)
-    rows = np.stack([prev_ratio - 1, next_ratio - 1, corr - 1, dev, amp - 1, wid - 1], 1)
-    sequence[: min(k, max_beats)] = rows[:max_beats]
-
-    # RR intervals ending at window beats (the first one's from the history, if any)
-    ending = rr[inw[inw >= 1] - 1] if k else np.zeros(0)
-    inner = np.diff(wb) / s.fs
-    if has_rr and len(inner):
-        out["hr_ratio"] = float(np.clip(safe / np.median(inner), 0, CLIP))
-    if has_rr and len(ending):
-        ratios = np.clip(ending / safe, 0, CLIP)
-        premature = int((ending < PREMATURE * med).sum())
-        out |= {
-            "rr_min_ctx": float(ratios.min()),
-            "rr_max_ctx": float(ratios.max()),
-            "premature_share": premature / len(ending),
-            "premature_count": float(premature),
-        }
-        if len(ending) >= 2:
-            out["rr_msd_ctx"] = float(min(np.abs(np.diff(ending)).mean() / safe, CLIP))
-    if template is not None:
-        gaps = gap_activity(x, beats, s) / max(float(template.max() - template.min()), EPS)
-        in_window = gaps[inw[inw >= 1] - 1] if k else np.zeros(0)
-        in_window, everywhere = in_window[np.isfinite(in_window)], gaps[np.isfinite(gaps)]
-        if len(in_window):
-            median = float(np.median(in_window))
-            out["gap_activity"] = min(median, CLIP)
-            out["gap_activity_max"] = min(float(in_window.max()), CLIP)
-            out["gap_ratio"] = min(median / max(float(np.median(everywhere)), 0.02), CLIP)
-    premature = has_prev & (prev_ratio < PREMATURE)
-    deviant = morph & (corr < DEVIANT)
-    out["abs_log_hr_ratio"] = abs(float(np.log(max(out["hr_ratio"], 0.05))))
-    if has_prev.any():
-        out["max_abs_log_rr"] = float(
-            np.abs(np.log(np.clip(prev_ratio[has_prev], 0.05, None))).max()
-        )
-    out["deviant_premature"] = float((deviant & premature).sum())
-    out["deviant_not_premature"] = float((deviant & ~premature).sum())
-    features = np.array([out[name] for name in CONTEXT_WINDOW_FEATURES], dtype=np.float32)
-    return sequence, features
+    one = np.zeros(1, dtype=np.int64)
+    sequence, features = history_context(
+        x, beats, one, one + w0, one + len(x), fs, max_beats=max_beats
+    )
+    return sequence[0], features[0]
 
 
 def record_context(
@@ -172,15 +97,198 @@ def record_context(
     `x` the band-passed record, `beats` its detected beats, `starts` the windows' first
     samples; window w sees x from max(0, end - HISTORY_S) to its end only.
     """
-    beats = np.sort(np.asarray(beats, dtype=np.int64))
-    history = round(HISTORY_S * fs)
-    sequences = np.zeros((len(starts), max_beats, len(CONTEXT_BEAT_FEATURES)), np.float32)
-    features = np.zeros((len(starts), len(CONTEXT_WINDOW_FEATURES)), np.float32)
-    for i, start in enumerate(np.asarray(starts, dtype=np.int64)):
-        end = int(start) + window
-        lo = max(0, end - history)
-        past = beats[(beats >= lo) & (beats < end)] - lo
-        sequences[i], features[i] = window_context(
-            x[lo:end], past, int(start) - lo, fs, max_beats=max_beats
-        )
-    return sequences, features
+    starts = np.asarray(starts, dtype=np.int64)
+    end = starts + window
+    lo = np.maximum(end - round(HISTORY_S * fs), 0)
+    return history_context(x, beats, lo, starts, end, fs, max_beats=max_beats)
+
+
+def lone_context(
+    windows: np.ndarray, beats: list[np.ndarray], fs: float, *, max_beats: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`window_context` of each window [N, L] with no record around it (its own history)."""
+    windows = np.atleast_2d(np.asarray(windows, dtype=np.float64))
+    n, length = windows.shape
+    starts = np.arange(n, dtype=np.int64) * length
+    kept = [np.sort(np.asarray(b, dtype=np.int64).reshape(-1)) for b in beats]
+    kept = [b[(b >= 0) & (b < length)] + s for b, s in zip(kept, starts, strict=True)]
+    flat = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    return history_context(
+        windows.reshape(-1), flat, starts, starts, starts + length, fs, max_beats=max_beats
+    )
+
+
+def history_context(
+    x: np.ndarray,
+    beats: np.ndarray,
+    lo: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    fs: float,
+    *,
+    max_beats: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Context of windows x[start:end], each with its history x[lo:end] (lo <= start): the
+    same numbers as `window_context(x[lo:end], beats in it - lo, start - lo)` for each."""
+    s = SampleScale(fs)
+    x = np.asarray(x, dtype=np.float64)
+    beats = np.sort(np.asarray(beats, dtype=np.int64).reshape(-1))
+    beats = beats[(beats >= 0) & (beats < len(x))]
+    record = _Record(x, beats, s)
+    n = len(start)
+    sequence = np.zeros((n, max_beats, len(CONTEXT_BEAT_FEATURES)), np.float32)
+    features = np.zeros((n, len(CONTEXT_WINDOW_FEATURES)), np.float32)
+    for a in range(0, n, _CHUNK):
+        part = slice(a, a + _CHUNK)
+        bounds = (np.asarray(v[part], dtype=np.int64) for v in (lo, start, end))
+        sequence[part], features[part] = _windows(record, *bounds, max_beats)
+    return sequence, features
+
+
+class _Record:
+    """What every window's history reads from the whole signal, computed once."""
+
+    def __init__(self, x: np.ndarray, beats: np.ndarray, s: SampleScale) -> None:
+        self.beats, self.s = beats, s
+        self.rr = np.r_[np.diff(beats) / s.fs, np.nan]  # rr[j]: beat j to j + 1
+        self.segments = centred_segments(x, beats, s)
+        self.gaps = np.r_[gap_activity(x, beats, s), np.nan]  # gaps[j]: after beat j
+        self.margin = s.pre + s.post + 2 * s.align + 1
+        self.padded = np.full(len(x) + 2 * self.margin, np.nan)
+        self.padded[self.margin : self.margin + len(x)] = x
+
+
+def _windows(rec: _Record, lo, start, end, max_beats: int) -> tuple[np.ndarray, np.ndarray]:
+    """`history_context` of one batch of windows: every step of `window_context` (the
+    reference in tests/context_reference.py), for all windows at once."""
+    s, beats, rr = rec.s, rec.beats, rec.rr
+    n = len(start)
+    first = np.searchsorted(beats, lo)  # history beats: first .. stop - 1
+    stop = np.searchsorted(beats, end)
+    in_window = np.searchsorted(beats, start)  # window beats: in_window .. stop - 1
+    med = np.full(n, np.nan)
+    for w in np.flatnonzero(stop - first >= 2):
+        med[w] = median(rr[first[w] : stop[w] - 1])
+    has_rr = np.isfinite(med) & (med > 0)
+    safe = np.where(has_rr, med, 1.0)
+
+    # the running dominant beat of each window's history
+    b0, b1 = int(first.min(initial=0)), int(stop.max(initial=0))
+    members = template_members(beats[b0:b1], rr[b0:b1], first - b0, stop - b0, lo, end, med, s)
+    template = templates(rec.segments[b0:b1], members)
+    has_t = members.any(1)
+
+    # the window's beats: one entry per (window, beat), in window then time order
+    k = stop - in_window
+    pw = np.repeat(np.arange(n), k)  # window of each entry
+    rank = np.arange(len(pw)) - np.repeat(np.cumsum(k) - k, k)  # the beat's place in it
+    pj = in_window[pw] + rank  # the beat
+    pb = beats[pj]
+    after_first = pj > first[pw]  # not the history's first beat: RR_prev is known
+    has_prev = after_first & has_rr[pw]
+    rr_prev = rr[pj - 1]
+    prev_ratio = np.clip(np.where(has_prev, rr_prev / safe[pw], 1.0), 0, CLIP)
+    next_ok = (pj < stop[pw] - 1) & has_rr[pw]
+    next_ratio = np.clip(np.where(next_ok, rr[pj] / safe[pw], 1.0), 0, CLIP)
+    corr, dev, amp, wid = (np.full(len(pw), v) for v in (1.0, 0.0, 1.0, 1.0))
+    morph = has_t[pw] & (pb - s.core_lo >= lo[pw]) & (pb + s.core_hi < end[pw])
+    out = {name: np.full(n, value) for name, value in _NEUTRAL.items()}
+
+    mi = np.flatnonzero(morph)
+    if len(mi):
+        mw = pw[mi]
+        where = pb[mi, None] + np.arange(-s.pre - s.align, s.post + s.align + 1)
+        ext = rec.padded[where + rec.margin]
+        ext[(where < lo[mw, None]) | (where >= end[mw, None])] = np.nan
+        seg = aligned_segments(ext, template, mw, s)
+        seg = seg - np.nanmean(seg, 1, keepdims=True)
+        c, d, a = compare_to_template(seg, template[mw])
+        corr[mi], dev[mi], amp[mi] = c, np.clip(d, 0, CLIP), np.clip(a, 0, CLIP)
+        w_beat = qrs_width(np.nan_to_num(seg[:, s.core]), s.smooth)
+        w_template = qrs_width(np.nan_to_num(template[:, s.core]), s.smooth)
+        wid[mi] = np.clip(w_beat / np.maximum(w_template[mw], EPS), 0, CLIP)
+        n_morph = np.bincount(mw, minlength=n)
+        deviant = corr[mi] < DEVIANT
+        n_deviant = np.bincount(mw, weights=deviant, minlength=n)
+        some = n_morph > 0
+        found = {
+            "min_correlation_ctx": per_window(np.minimum, corr[mi], mw, n, 1.0),
+            "max_deviation_ctx": per_window(np.maximum, dev[mi], mw, n, 0.0),
+            "deviant_share": n_deviant / np.maximum(n_morph, 1),
+            "deviant_count": n_deviant,
+            "max_amplitude_ctx": per_window(np.maximum, np.abs(amp[mi] - 1), mw, n, 0.0),
+            "max_width_ctx": per_window(np.maximum, wid[mi] - 1, mw, n, 0.0),
+        }
+        for name, value in found.items():
+            out[name] = np.where(some, value, out[name])
+        own_ok = n_morph >= MIN_TEMPLATE
+        if own_ok.any():  # the window's own median beat against T
+            ws = np.flatnonzero(own_ok)
+            own = group_medians(seg, mw, n)[ws]
+            out["window_beat_correlation"][ws] = compare_to_template(own, template[ws])[0]
+
+    sequence = np.zeros((n, max_beats, len(CONTEXT_BEAT_FEATURES)), np.float32)
+    rows = np.stack([prev_ratio - 1, next_ratio - 1, corr - 1, dev, amp - 1, wid - 1], 1)
+    keep = rank < max_beats
+    sequence[pw[keep], rank[keep]] = rows[keep]
+
+    # RR intervals ending at window beats (the first one's from the history, if any)
+    inner = rank >= 1
+    median_inner = small_medians(rr_prev[inner], pw[inner], n)
+    ok = has_rr & (np.bincount(pw[inner], minlength=n) > 0)
+    out["hr_ratio"] = np.where(ok, np.clip(safe / median_inner, 0, CLIP), 1.0)
+    ew = pw[after_first]  # window of each RR ending at one of its beats
+    ending = rr_prev[after_first]
+    n_end = np.bincount(ew, minlength=n)
+    ok = has_rr & (n_end > 0)
+    ratios = np.clip(ending / safe[ew], 0, CLIP)
+    premature = np.bincount(ew, weights=ending < PREMATURE * med[ew], minlength=n)
+    rr_found = {
+        "rr_min_ctx": per_window(np.minimum, ratios, ew, n, 1.0),
+        "rr_max_ctx": per_window(np.maximum, ratios, ew, n, 1.0),
+        "premature_share": premature / np.maximum(n_end, 1),
+        "premature_count": premature,
+    }
+    for name, value in rr_found.items():
+        out[name] = np.where(ok, value, out[name])
+    out["rr_msd_ctx"] = np.where(ok & (n_end >= 2), _rr_msd(rr, stop, n_end, safe), 0.0)
+
+    # inter-beat activity against T's peak-to-peak
+    scale = np.maximum(template.max(1) - template.min(1), EPS)  # NaN: no T
+    gap = rec.gaps[pj - 1][after_first] / scale[ew]
+    finite = np.isfinite(gap)
+    n_gap = np.bincount(ew[finite], minlength=n)
+    ok = has_t & (n_gap > 0)
+    median_gap = small_medians(np.where(finite, gap, np.nan), ew, n)
+    largest = per_window(np.maximum, np.where(finite, gap, -np.inf), ew, n, -np.inf)
+    usual = np.full(n, np.nan)
+    for w in np.flatnonzero(ok):
+        g = rec.gaps[first[w] : stop[w] - 1] / scale[w]
+        usual[w] = median(g[np.isfinite(g)])
+    out["gap_activity"] = np.where(ok, np.minimum(median_gap, CLIP), 0.0)
+    out["gap_activity_max"] = np.where(ok, np.minimum(largest, CLIP), 0.0)
+    gap_ratio = np.minimum(median_gap / np.maximum(usual, 0.02), CLIP)
+    out["gap_ratio"] = np.where(ok, gap_ratio, 1.0)
+
+    premature_beat = has_prev & (prev_ratio < PREMATURE)
+    deviant_beat = morph & (corr < DEVIANT)
+    out["abs_log_hr_ratio"] = np.abs(np.log(np.maximum(out["hr_ratio"], 0.05)))
+    log_rr = np.abs(np.log(np.clip(prev_ratio[has_prev], 0.05, None)))
+    out["max_abs_log_rr"] = per_window(np.maximum, log_rr, pw[has_prev], n, 0.0)
+    both = deviant_beat & premature_beat
+    out["deviant_premature"] = np.bincount(pw[both], minlength=n).astype(np.float64)
+    only = deviant_beat & ~premature_beat
+    out["deviant_not_premature"] = np.bincount(pw[only], minlength=n).astype(np.float64)
+    features = np.stack([out[name] for name in CONTEXT_WINDOW_FEATURES], 1).astype(np.float32)
+    return sequence, features
+
+
+def _rr_msd(rr: np.ndarray, stop: np.ndarray, n_end: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """Mean |successive difference| of the RRs ending at each window's beats / M, clipped;
+    windows with the same count are averaged together (the same sums as one at a time)."""
+    out = np.zeros(len(stop))
+    for m in np.unique(n_end[n_end >= 2]):
+        ws = np.flatnonzero(n_end == m)
+        ending = rr[(stop[ws] - 1 - m)[:, None] + np.arange(m)]
+        out[ws] = np.minimum(np.abs(np.diff(ending, axis=1)).mean(1) / safe[ws], CLIP)
+    return out

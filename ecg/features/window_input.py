@@ -7,14 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ecg.features.beat_features import beat_representation
-from ecg.features.context import record_context, window_context
-from ecg.features.layout import (
-    CONTEXT_BEAT_FEATURES,
-    CONTEXT_WINDOW_FEATURES,
-    MAX_BEATS,
-    LayoutParts,
-    model_input,
-)
+from ecg.features.context import lone_context, record_context
+from ecg.features.layout import MAX_BEATS, LayoutParts, model_input
 from ecg.signal.record_windows import ConditionedRecord
 from ecg.signal.windows import beats_in_windows
 
@@ -36,10 +30,5 @@ def lone_rows(windows: np.ndarray, beats: list[np.ndarray], fs: float) -> np.nda
     each window is its own history."""
     windows = np.atleast_2d(windows)
     sequence, features = beat_representation(windows, beats, fs)
-    ctx_sequence = np.zeros((len(windows), MAX_BEATS, len(CONTEXT_BEAT_FEATURES)), np.float32)
-    ctx_features = np.zeros((len(windows), len(CONTEXT_WINDOW_FEATURES)), np.float32)
-    for i, (window, window_beats) in enumerate(zip(windows, beats, strict=True)):
-        ctx_sequence[i], ctx_features[i] = window_context(
-            window, window_beats, 0, fs, max_beats=MAX_BEATS
-        )
+    ctx_sequence, ctx_features = lone_context(windows, beats, fs, max_beats=MAX_BEATS)
     return model_input(LayoutParts(sequence, ctx_sequence, features, ctx_features))

@@ -19,6 +19,7 @@ import torch
 from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
 from ecg.data.record import hold_invalid
+from ecg.features.grouped import median
 from ecg.features.window_input import record_rows
 from ecg.inference.deployed import DeployedModel
 from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
@@ -184,14 +185,15 @@ def score_record(
     readable = gap_s <= MAX_SCORED_GAP_S
     prob = probabilities(model, model_rows(rec, beats, model))
     prob[~readable] = np.nan
-    quality = np.asarray(sqi(rec.raw_windows, rec.fs, mains_hz=mains_hz), dtype=np.float64)
+    raw = rec.raw_windows
+    quality = np.asarray(sqi(raw, rec.fs, mains_hz=mains_hz), dtype=np.float64)
     per_window = beats_in_windows(beats, rec.starts, window)
     # A rate only where beats are beats: readable, of good quality, and not a fibrillation-
     # like oscillation whose waves the QRS detector would count.
     countable = readable & (quality >= model.input.sqi_threshold)
-    countable &= organised(rec.raw_windows, rec.fs)
+    countable[countable] = organised(raw[countable], rec.fs)
     rate = np.array(
-        [60.0 * rec.fs / np.median(np.diff(b)) if len(b) > 1 and ok else np.nan
+        [60.0 * rec.fs / median(np.diff(b)) if len(b) > 1 and ok else np.nan
          for b, ok in zip(per_window, countable, strict=True)]
     )  # fmt: skip
     return RecordScores(

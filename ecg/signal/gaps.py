@@ -30,10 +30,11 @@ def missing_mask(signal: np.ndarray, fs: float) -> np.ndarray:
     run_min = max(int(round(FLAT_RUN_S * fs)), 2)
     edges = np.diff(np.r_[0, same.astype(np.int8), 0])
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    for a, b in zip(starts, ends, strict=True):
-        if b - a + 1 >= run_min:  # `same` starts one sample into the run
-            bad[a - 1 : b] = True
-    return bad
+    long = ends - starts + 1 >= run_min  # `same` starts one sample into the run
+    marks = np.zeros(len(x) + 1, dtype=np.int64)  # +1 where a long run starts, -1 after it
+    np.add.at(marks, starts[long] - 1, 1)
+    np.add.at(marks, ends[long], -1)
+    return bad | (np.cumsum(marks[:-1]) > 0)
 
 
 def gap_seconds(mask: np.ndarray, fs: float, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """DVC stage `preprocess`: MIT-BIH records -> labelled, SQI-filtered 10-s windows of every
-subject in data/mitbih_processed/windows_{ecg,beats}.pt (raw windows and the beat layout)."""
+subject in data/mitbih_processed/windows_{ecg,beats,beat_sync}.pt (raw windows, the beat
+layout and DeepSNN's beat-synchronous view)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--beats",
         default="data/beats/mitdb_beats.pt",
-        help="detected beats (detect stage), for the beat models' input; 'none' to skip",
+        help="detected beats (detect stage), for the beat-relative inputs; 'none' to skip",
     )
     parser.add_argument("--records", nargs="+", help="only these record ids (no exclusions)")
     args = parser.parse_args(argv)

@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> None:
             configs,
             fit,
             seed=seed,
-            synthetic={"waveform": Path("data/synthetic"), "beats": Path("data/synthetic_beats")},
+            synthetic={
+                "waveform": Path("data/synthetic"),
+                "beats": Path("data/synthetic_beats"),
+                "beat_sync": Path("data/synthetic_beats"),
+            },
             out_dir=Path(args.out_dir),
             live_dir=Path("metrics/live/pretrain"),
         )

@@ -1,6 +1,7 @@
 """DVC stage `synthesize`: synthetic sinus-rhythm vs. arrhythmia ECG windows for pretraining,
-written to data/synthetic/{train,val}_ecg.pt, and the same windows' beat-relative input
-(from detected beats) to data/synthetic_beats/{train,val}_beats.pt."""
+written to data/synthetic/{train,val}_ecg.pt, and the same windows' beat-relative inputs
+(from detected beats: the beat layout and DeepSNN's beat-synchronous view) to
+data/synthetic_beats/{train,val}_{beats,beat_sync}.pt."""
 
 from __future__ import annotations
 

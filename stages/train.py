@@ -15,11 +15,10 @@ from ecg.core.cli import DEVICES, run_cli, stage_parser
 from ecg.core.device import resolve_device
 from ecg.core.errors import ECGError
 from ecg.core.params_file import ParamsFile
-from ecg.data.files import load_windows
 from ecg.models.registry import model_class
 from ecg.train.config import StageSchedule, TransferConfig
 from ecg.train.plan import FINAL, CrossvalConfig, member_jobs
-from ecg.train.transfer import add_design_flags, params_overrides, train_stages
+from ecg.train.transfer import add_design_flags, params_overrides, start_windows, train_stages
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,19 +37,20 @@ def main(argv: list[str] | None = None) -> None:
     stages = ["1", "2"] if args.stage == "both" else [args.stage]
     params = ParamsFile(args.params, params_overrides(args, stages))
     cv = params.group("crossval", CrossvalConfig)
-    model = args.model or cv.product
-    data = load_windows(args.data_dir, model_class(model, where="--model: ").input_kind)
+    model = model_class(args.model or cv.product, where="--model: ").arch
+    out = Path(args.output_dir)
+    start = out / "stage1/best_model.pt" if stages == ["2"] else f"models/pretrained/{model}.pt"
+    pretrained = Path(args.pretrained_model or start)
+    data = start_windows(args.data_dir, pretrained)
     jobs = [j for j in member_jobs(data, cv, seed=params.seed(), models=[model])
             if (j.ensemble, j.member) == (args.ensemble, args.member)]  # fmt: skip
     if not jobs:
         raise ECGError(f"--ensemble {args.ensemble} --member {args.member}: no such member")
-    out = Path(args.output_dir)
-    start = out / "stage1/best_model.pt" if stages == ["2"] else f"models/pretrained/{model}.pt"
     command = ["python", "-m", "stages.train", *(sys.argv[1:] if argv is None else argv)]
     train_stages(
         stages, jobs[0], data, transfer=params.top_level(TransferConfig),
         schedules={s: params.group(f"stage{s}", StageSchedule) for s in stages},
-        pretrained=Path(args.pretrained_model or start), output_dir=out,
+        pretrained=pretrained, output_dir=out,
         device=resolve_device(args.device), resume=args.resume,
         resume_hint=shlex.join(command + ["--resume"] * ("--resume" not in command)),
     )  # fmt: skip

@@ -23,9 +23,13 @@ INPUT = {
 }
 
 
-def untrained_members(arch: str = "beat", *, members: int = 2, seed: int = 0, gain: float = 4.0):
+def untrained_members(
+    arch: str = "beat", *, members: int = 2, seed: int = 0, gain: float = 4.0, **config_fields
+):
     torch.manual_seed(seed)
-    config = CONFIGS[arch](**({"input_size": 2500, "num_steps": 20} if arch == "deep" else {}))
+    if arch == "deep":
+        config_fields = {"input_size": 2500, "num_steps": 20, **config_fields}
+    config = CONFIGS[arch](**config_fields)
     models = []
     for _ in range(members):
         model = model_class(arch)(config)
@@ -37,10 +41,18 @@ def untrained_members(arch: str = "beat", *, members: int = 2, seed: int = 0, ga
 
 
 def write_deployable(
-    path: str | Path, *, arch: str = "beat", members: int = 2, threshold: float = 0.5, seed=0
+    path: str | Path,
+    *,
+    arch: str = "beat",
+    members: int = 2,
+    threshold: float = 0.5,
+    seed=0,
+    **config_fields,
 ) -> Path:
+    """`config_fields`: of the architecture's config (e.g. a DeepSNN's `view`)."""
+    untrained = untrained_members(arch, members=members, seed=seed, **config_fields)
     payload = ensemble_payload(
-        [model_payload(m) for m in untrained_members(arch, members=members, seed=seed)],
+        [model_payload(m) for m in untrained],
         threshold=threshold,
         threshold_rule="test",
         input=dict(INPUT),

@@ -35,7 +35,6 @@ BAD_PARAMS = [
     ("preprocess.fs", 50, "at least 85 Hz"),
     ("crossval.models", ["resnet"], "has 'resnet'; expected deep, beat, beat_ann, logreg, gbm"),
     ("crossval.product", "gbm", "must be deep or beat or beat_ann or logreg"),
-    ("crossval.product", "deep", "one of crossval.models"),
     ("selection", "best", "last"),
     ("focal_alpha", 1.5, "in [0, 1]"),
     ("model.gbm.leaves", 1, ">= 2"),
@@ -57,6 +56,12 @@ def test_bad_params_name_the_key(key, value, message):
         load_every_stage(ParamsFile(ROOT / "params.yaml", {key: value}))
     text = str(err.value)
     assert f"'{key}'" in text and message in text and "\n" not in text
+
+
+def test_the_product_must_be_one_of_the_compared_models():
+    overrides = {"crossval.models": ["beat", "gbm"], "crossval.product": "deep"}
+    with pytest.raises(ECGError, match=r"'crossval.product' must be one of crossval.models"):
+        load_every_stage(ParamsFile(ROOT / "params.yaml", overrides))
 
 
 def test_an_unknown_or_missing_key_is_named(tmp_path):

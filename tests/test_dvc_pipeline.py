@@ -46,6 +46,8 @@ TINY_PARAMS: dict[str, Any] = {
     "model.gbm.trees": 10,
     "model.beat.hidden": [16, 8],
     "model.beat_ann.hidden": [16, 8],
+    "model.deep.hidden": [16, 8],
+    "model.deep.num_steps": 10,
 }
 MIRROR_SECONDS = 60  # six 10-s windows per record
 

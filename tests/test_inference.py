@@ -15,6 +15,7 @@ import pytest
 from ecg.core.errors import ECGError
 from ecg.data.config import PreprocessConfig
 from ecg.data.mitdb import MITDB
+from ecg.data.record import Record
 from ecg.data.windows import windows_from_record
 from ecg.inference import load_model, score_record, score_window
 from ecg.inference.leads import pick_channel
@@ -307,6 +308,30 @@ def test_scores_agree_across_sampling_rates(model):
     for fs in (250, 500):
         other = score_record(resample(x360, 360, fs), fs, model).probability
         np.testing.assert_allclose(other, base, atol=0.05)
+
+
+def test_a_deep_model_scores_the_view_preprocess_writes(tmp_path):
+    """A DeepSNN product reads its beat-synchronous view (or the raw window), built from the
+    recording exactly as the preprocess stage builds it for training."""
+    import torch
+
+    fs, seconds = 360, 40
+    beats = regular_beats(seconds, fs=fs, rr=0.8)
+    beats[30] = (beats[30][0], "V")
+    x = ecg_signal(seconds * fs, beats, fs=fs)
+    samples = np.array([b for b, _ in beats])
+    record = Record("100", x, fs, "MLII", samples, [s for _, s in beats], [""] * len(beats))
+    cfg = PreprocessConfig(**{**INPUT, "exclude_records": []})
+    detected = detect_qrs(resample(x, fs, cfg.fs), cfg.fs)
+    pipeline = windows_from_record(record, cfg, beats=detected)
+    inputs = {"beat_sync": pipeline.beat_sync, "waveform": pipeline.signals}
+    for view, kind in (("beat_sync", "beat_sync"), ("raw", "waveform")):
+        deep = load_model(write_deployable(tmp_path / f"{view}.pt", arch="deep", view=view))
+        assert deep.scorer.input_kind == kind
+        expected = deep.probabilities(torch.from_numpy(inputs[kind])).double().numpy()
+        api = score_record(x, fs, deep)
+        np.testing.assert_allclose(api.probability, expected, atol=1e-6, rtol=0)
+    assert np.abs(pipeline.beat_sync).max() > 0
 
 
 @pytest.mark.realdata

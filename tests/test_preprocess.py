@@ -2,8 +2,9 @@
 
 The synthetic run uses the project's params.yaml `preprocess` section (10-s windows at
 250 Hz, stride = window, paced records excluded) on 60-s records: 6 windows per record. Its
-output is one pair of files, every quality-passing window of every subject in record order:
-`windows_ecg.pt` (raw windows) and `windows_beats.pt` (the beat layout, same rows).
+output is three files, every quality-passing window of every subject in record order:
+`windows_ecg.pt` (raw windows), `windows_beats.pt` (the beat layout) and
+`windows_beat_sync.pt` (DeepSNN's beat-synchronous view), the same rows.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ WIN = 3600  # one window in 360-Hz record samples
 PACED = ["102", "104", "107", "217"]
 UNPACED = [r for r in MITDB.RECORDS if r not in PACED]
 ABNORMAL_BEATS = set("AaJSVEF")
-OUTPUT_FILES = ["windows_beats.pt", "windows_ecg.pt"]
+OUTPUT_FILES = ["windows_beat_sync.pt", "windows_beats.pt", "windows_ecg.pt"]
 METRIC_KEYS = {
     "sqi_threshold",
     "records_used",
@@ -176,7 +177,7 @@ def tiny_run(tiny_mirror, pre_cfg, tiny_beats, in_process, tmp_path_factory):
     return metrics, out
 
 
-def test_tiny_run_writes_exactly_the_two_window_files(tiny_run):
+def test_tiny_run_writes_exactly_the_three_window_files(tiny_run):
     metrics, out = tiny_run
     assert names(out) == OUTPUT_FILES
     data = load(out)
@@ -222,7 +223,7 @@ def test_tiny_run_keeps_every_subject_in_record_order(tiny_run):
     metrics, out = tiny_run
     kept = [r for r in UNPACED if metrics["per_record"][r]["kept"] > 0]
     assert kept == UNPACED  # every record keeps windows on the synthetic mirror
-    for kind in ("waveform", "beats"):
+    for kind in ("waveform", "beats", "beat_sync"):
         data = load(out, kind)
         assert_record_order(data)
         assert record_blocks(data) == UNPACED  # all 44 records, in record order
@@ -233,22 +234,24 @@ def test_tiny_run_keeps_every_subject_in_record_order(tiny_run):
 
 def test_tiny_run_rows_are_each_records_passing_windows(tiny_run, tiny_mirror, tiny_beats, pre_cfg):
     # the files are every record's own windows (windows_from_record), filtered on SQI and
-    # stacked in record order, the raw and the beat-layout file row for row
+    # stacked in record order, the raw, beat-layout and beat-synchronous files row for row
     _, out = tiny_run
-    ecg, beat = load(out), load(out, "beats")
-    rows = {"inputs": [], "beats": [], "labels": [], "start_samples": [], "sqi": []}
+    ecg, beat, sync = load(out), load(out, "beats"), load(out, "beat_sync")
+    rows = {"inputs": [], "beats": [], "sync": [], "labels": [], "start_samples": [], "sqi": []}
     for rid in UNPACED:
         rw = windows_from_record(MITDB(tiny_mirror).read(rid), pre_cfg, beats=tiny_beats[rid])
         keep = rw.sqi >= pre_cfg.sqi_threshold
         rows["inputs"].append(rw.signals[keep])
         rows["beats"].append(rw.beat_input[keep])
+        rows["sync"].append(rw.beat_sync[keep])
         rows["labels"].append(rw.labels[keep])
         rows["start_samples"].append(rw.start_samples[keep])
         rows["sqi"].append(rw.sqi[keep])
     want = {k: np.concatenate(v) for k, v in rows.items()}
     np.testing.assert_allclose(ecg["inputs"].numpy(), want["inputs"], atol=1e-6)
     np.testing.assert_allclose(beat["inputs"].numpy(), want["beats"], atol=1e-6)
-    for data in (ecg, beat):
+    np.testing.assert_array_equal(sync["inputs"].numpy(), want["sync"])
+    for data in (ecg, beat, sync):
         assert data["labels"].tolist() == want["labels"].tolist()
         assert data["start_samples"].tolist() == want["start_samples"].tolist()
         np.testing.assert_allclose(data["sqi_scores"].numpy(), want["sqi"])
@@ -263,6 +266,16 @@ def test_beat_file_mirrors_the_window_file(tiny_run):
     assert torch.isfinite(beat["inputs"]).all()
     assert len(torch.unique(beat["inputs"], dim=0)) > 1
     assert_same_rows(beat, ecg)
+
+
+def test_beat_sync_file_mirrors_the_window_file(tiny_run):
+    _, out = tiny_run
+    ecg, sync = load(out), load(out, "beat_sync")
+    assert set(sync) == MITBIH_KEYS
+    assert sync["inputs"].dtype == torch.float32
+    assert sync["inputs"].shape == ecg["inputs"].shape  # the window's size: 20 slots of 125
+    assert torch.isfinite(sync["inputs"]).all() and sync["inputs"].abs().max() > 0
+    assert_same_rows(sync, ecg)
 
 
 def test_rerun_gives_the_same_files_and_metrics(
@@ -313,7 +326,7 @@ def test_tiny_run_takes_mlii_where_it_is_the_second_channel(tiny_run, tiny_mirro
     assert np.abs(got - windows(0)).max() > 1.0
 
 
-def test_windows_under_the_sqi_threshold_leave_both_files(
+def test_windows_under_the_sqi_threshold_leave_every_file(
     tiny_mirror, pre_cfg, tiny_beats, tmp_path, monkeypatch
 ):
     thr = pre_cfg.sqi_threshold
@@ -323,8 +336,9 @@ def test_windows_under_the_sqi_threshold_leave_both_files(
     metrics = preprocess_mitbih(
         tiny_mirror, tmp_path, pre_cfg, records=["100", "101", "103"], beats=tiny_beats
     )
-    ecg, beat = load(tmp_path), load(tmp_path, "beats")
+    ecg, beat, sync = load(tmp_path), load(tmp_path, "beats"), load(tmp_path, "beat_sync")
     assert_same_rows(ecg, beat)
+    assert_same_rows(ecg, sync)
     assert (ecg["sqi_scores"] >= thr).all()
     records = np.array(ecg["record_ids"])
     starts = {r: ecg["start_samples"][records == r].tolist() for r in ("100", "101", "103")}

@@ -166,18 +166,23 @@ def test_synthetic_set_files(tmp_path, pre_cfg):
     out, beats_dir = tmp_path / "synthetic", tmp_path / "synthetic_beats"
     metrics = write_synthetic_set(syn, pre_cfg, seed=3, out_dir=out, beats_dir=beats_dir)
     assert sorted(p.name for p in out.iterdir()) == ["train_ecg.pt", "val_ecg.pt"]
-    assert sorted(p.name for p in beats_dir.iterdir()) == ["train_beats.pt", "val_beats.pt"]
+    assert sorted(p.name for p in beats_dir.iterdir()) == [
+        "train_beat_sync.pt", "train_beats.pt", "val_beat_sync.pt", "val_beats.pt"
+    ]  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synthetic", "synthetic_beats"]
     for split, n in (("train", 6), ("val", 4)):
         ecg = torch.load(out / f"{split}_ecg.pt", weights_only=True)
         beats = torch.load(beats_dir / f"{split}_beats.pt", weights_only=True)
-        for data in (ecg, beats):
+        sync = torch.load(beats_dir / f"{split}_beat_sync.pt", weights_only=True)
+        for data in (ecg, beats, sync):
             assert set(data) == SYNTHETIC_KEYS and check_format(data) == "synthetic"
             assert data["inputs"].dtype == torch.float32 and torch.isfinite(data["inputs"]).all()
             assert data["labels"].dtype == torch.int64 and data["labels"].tolist().count(1) > 0
         assert ecg["inputs"].shape == (n, pre_cfg.window)
         assert beats["inputs"].shape == (n, MAX_BEATS * STEP_FEATURES)
-        assert torch.equal(ecg["labels"], beats["labels"])  # the same windows, row for row
+        assert sync["inputs"].shape == (n, pre_cfg.window) and sync["inputs"].abs().max() > 0
+        for data in (beats, sync):  # the same windows, row for row
+            assert torch.equal(ecg["labels"], data["labels"])
         assert len(dataset_from_file(out / f"{split}_ecg.pt")) == n
         assert metrics["splits"][split]["windows"] == n
         assert metrics["splits"][split]["per_class"]["arrhythmia"] == int(ecg["labels"].sum())

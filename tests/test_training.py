@@ -46,7 +46,7 @@ def deep(**config) -> DeepSNN:
 
 def toy_model(seed: int = 0) -> DeepSNN:
     torch.manual_seed(seed)
-    return deep(input_size=LENGTH, hidden=(16, 8), num_steps=6, dropout=0.1)
+    return deep(input_size=LENGTH, hidden=(16, 8), num_steps=6, dropout=0.1, view="raw")
 
 
 def config(**kw) -> FitConfig:

@@ -80,11 +80,13 @@ def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
         rw.sqi[keep],
         rw.start_samples[keep],
         None if rw.beat_input is None else rw.beat_input[keep],
+        None if rw.beat_sync is None else rw.beat_sync[keep],
     )
 
 
 def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool) -> None:
-    """`windows_ecg.pt` (and `windows_beats.pt`): the same rows, in record order."""
+    """`windows_ecg.pt` (and `windows_beats.pt`, `windows_beat_sync.pt`): the same rows, in
+    record order."""
     labels = np.concatenate([m.labels for m in kept])
     meta = dict(
         labels=labels,
@@ -99,6 +101,8 @@ def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool
     if with_beats:
         beat_rows = np.concatenate([m.beat_input for m in kept])
         save_mitbih(windows_file(out_dir, "beats"), inputs=beat_rows, **meta)
+        views = np.concatenate([m.beat_sync for m in kept])
+        save_mitbih(windows_file(out_dir, "beat_sync"), inputs=views, **meta)
 
 
 def preprocess_mitbih(
@@ -110,7 +114,8 @@ def preprocess_mitbih(
     beats: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write `windows_ecg.pt` under `out_dir` (and, given detected `beats`, the beat models'
-    `windows_beats.pt`, same windows and metadata); return the metrics dict."""
+    `windows_beats.pt` and DeepSNN's `windows_beat_sync.pt`, same windows and metadata);
+    return the metrics dict."""
     record_ids = select_records(cfg, records)
     windows = process_records(raw_dir, record_ids, cfg, explicit=bool(records), beats=beats)
     kept = [_filter(rw, cfg.sqi_threshold) for rw in windows]

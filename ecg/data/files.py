@@ -1,14 +1,15 @@
 """The dataset files the pipeline writes, and `ECGDataset`, what the training code reads.
 
-MIT-BIH (`data/mitbih_processed/windows_{ecg,beats}.pt`, every quality-passing window of
-every subject, in record order): a dict with `inputs` float32 [N, values per window] (raw
-windows in `windows_ecg.pt`, the beat layout in `windows_beats.pt`, row i the same window in
-both), `labels` int64 [N], `patient_ids` and `record_ids` (lists of str), `start_samples`
-int64 [N] (first sample of the window in the record's own sampling rate),
-`segment_confidence` and `sqi_scores` float32 [N].
+MIT-BIH (`data/mitbih_processed/windows_{ecg,beats,beat_sync}.pt`, every quality-passing
+window of every subject, in record order): a dict with `inputs` float32 [N, values per window]
+(raw windows in `windows_ecg.pt`, the beat layout in `windows_beats.pt`, the beat-synchronous
+view in `windows_beat_sync.pt`, row i the same window in each), `labels` int64 [N],
+`patient_ids` and `record_ids` (lists of str), `start_samples` int64 [N] (first sample of
+the window in the record's own sampling rate), `segment_confidence` and `sqi_scores` float32
+[N].
 
-Synthetic (`data/synthetic/{train,val}_ecg.pt`, `data/synthetic_beats/{train,val}_beats.pt`):
-`inputs` and `labels` only.
+Synthetic (`data/synthetic/{train,val}_ecg.pt`, `data/synthetic_beats/{train,val}_beats.pt`
+and `{train,val}_beat_sync.pt`): `inputs` and `labels` only.
 
 Both load with `torch.load(path, weights_only=True)`.
 """
@@ -38,7 +39,7 @@ MITBIH_KEYS = frozenset(
     }
 )
 # What a model reads (`ECGModel.input_kind`) -> the file suffix that holds it.
-INPUT_FILES = {"waveform": "ecg", "beats": "beats"}
+INPUT_FILES = {"waveform": "ecg", "beats": "beats", "beat_sync": "beat_sync"}
 
 
 class ECGDataset:

@@ -1,5 +1,6 @@
 """The synthetic pretraining set: train and val windows from independent seeds, as raw
-windows (`*_ecg.pt`) and as the beat layout of their detected beats (`*_beats.pt`)."""
+windows (`*_ecg.pt`), and as the beat layout (`*_beats.pt`) and the beat-synchronous view
+(`*_beat_sync.pt`) of their detected beats."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from ecg.core.storage import atomic_dir, save_torch
 from ecg.data.config import PreprocessConfig, SynthesizeConfig
 from ecg.data.synthetic import TYPES, generate
 from ecg.features.beat_features import detect_beats
+from ecg.features.beat_sync import lone_views
 from ecg.features.window_input import lone_rows
 
 _CHUNK = 1000  # windows per parallel job
 
 
-def _beat_rows(job: tuple[np.ndarray, float]) -> np.ndarray:
-    """Beat-layout rows of synthetic windows: detected beats, each window its own history."""
+def _beat_inputs(job: tuple[np.ndarray, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(beat-layout rows, beat-synchronous views) of synthetic windows, from their detected
+    beats, each window its own history."""
     windows, fs = job
-    return lone_rows(windows, detect_beats(windows, fs), fs)
+    beats = detect_beats(windows, fs)
+    return lone_rows(windows, beats, fs), lone_views(windows, beats, fs)
 
 
 def derived_seed(seed: int, stream: int) -> int:
@@ -71,16 +75,17 @@ def write_synthetic_set(
             "labels": torch.from_numpy(labels),
         }
         chunks = [(signals[i : i + _CHUNK], pre.fs) for i in range(0, len(signals), _CHUNK)]
-        beats = np.concatenate(parallel_map(_beat_rows, chunks))
-        files[f"{name}_beats.pt"] = {
-            "inputs": torch.from_numpy(beats),
-            "labels": torch.from_numpy(labels),
-        }
+        rows, views = zip(*parallel_map(_beat_inputs, chunks), strict=True)
+        for suffix, inputs in (("beats", rows), ("beat_sync", views)):
+            files[f"{name}_{suffix}.pt"] = {
+                "inputs": torch.from_numpy(np.concatenate(inputs)),
+                "labels": torch.from_numpy(labels),
+            }
         metrics["seeds"][name] = split_seed
         metrics["splits"][name] = split_metrics(labels, meta)
-    for folder, suffix in ((out_dir, "_ecg.pt"), (beats_dir, "_beats.pt")):
+    for folder, suffixes in ((out_dir, ("_ecg.pt",)), (beats_dir, ("_beats.pt", "_beat_sync.pt"))):
         with atomic_dir(folder) as tmp:
             for file_name, data in files.items():
-                if file_name.endswith(suffix):
+                if file_name.endswith(suffixes):
                     save_torch(data, tmp / file_name)
     return metrics

@@ -9,6 +9,7 @@ import numpy as np
 from ecg.data.config import PreprocessConfig
 from ecg.data.labels import label_windows
 from ecg.data.record import Record
+from ecg.features.beat_sync import record_views
 from ecg.features.window_input import record_rows
 from ecg.signal.record_windows import condition_record
 from ecg.signal.sqi import sqi
@@ -23,6 +24,7 @@ class RecordWindows:
     sqi: np.ndarray  # float32 [W]
     start_samples: np.ndarray  # int64 [W], in the record's own sampling rate
     beat_input: np.ndarray | None = None  # float32 [W, beat features], from detected beats
+    beat_sync: np.ndarray | None = None  # float32 [W, window], DeepSNN's beat-synchronous view
 
 
 def windows_from_record(
@@ -32,7 +34,7 @@ def windows_from_record(
 
     SQI sees the resampled but unfiltered window, where baseline wander and high-frequency
     noise are still visible. With `beats` (detected positions at `cfg.fs`), the windows'
-    beat-relative model input is computed too.
+    beat layout and beat-synchronous view are computed too.
     """
     rec = condition_record(
         record.signal,
@@ -64,4 +66,5 @@ def windows_from_record(
         ),
         start_samples=starts_orig,
         beat_input=None if beats is None else record_rows(rec, beats),
+        beat_sync=None if beats is None else record_views(rec, beats),
     )

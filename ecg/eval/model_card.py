@@ -9,7 +9,7 @@ from typing import Any
 KINDS = {
     "beat": "BeatSNN: a spiking network, one time step per detected beat",
     "beat_ann": "BeatANN: BeatSNN's non-spiking twin",
-    "deep": "DeepSNN: the design's spiking network over the raw window",
+    "deep": "DeepSNN: the design's spiking network over the 10-s window (or its beat view)",
     "logreg": "logistic regression on the window features",
 }
 

@@ -1,7 +1,8 @@
 """Scoring a recording with the deployable model, through exactly the training pipeline's
 preparation: condition the whole recording (`ecg.signal.record_windows`), detect QRS on it,
 build each window's beat layout with patient context from the recording's past
-(`ecg.features.window_input`), and average the ensemble members' probabilities.
+(`ecg.features.window_input`; a DeepSNN: the window or its beat-synchronous view,
+`ecg.features.beat_sync`), and average the ensemble members' probabilities.
 
 A lone window (`score_window`) has no past: its context is the window itself, as for the
 first window of a record. Missing samples and flat-line dropouts are found first
@@ -19,6 +20,7 @@ import torch
 from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
 from ecg.data.record import hold_invalid
+from ecg.features.beat_sync import record_views
 from ecg.features.grouped import median
 from ecg.features.window_input import record_rows
 from ecg.inference.deployed import DeployedModel
@@ -149,8 +151,11 @@ def mains_frequency(x: np.ndarray, fs: float, model: DeployedModel, mains: str) 
 
 
 def model_rows(rec: ConditionedRecord, beats: np.ndarray, model: DeployedModel) -> np.ndarray:
-    """The model's input rows of every window of `rec`."""
-    return record_rows(rec, beats) if model.scorer.input_kind == "beats" else rec.windows
+    """The model's input rows of every window of `rec`, built as preprocess builds them."""
+    kind = model.scorer.input_kind
+    if kind == "beats":
+        return record_rows(rec, beats)
+    return record_views(rec, beats) if kind == "beat_sync" else rec.windows
 
 
 @reproducible_compute()

@@ -1,10 +1,10 @@
 """What every registered model provides, and the output they all return.
 
 A model is built from its config dataclass alone (`Model(config)`, kept as `model.config`),
-reads either raw windows (`input_kind = "waveform"`) or the beat layout (`"beats"`), returns a
-`ModelOutput` whose `logits` [B, 2] rank windows finely, and reports its per-window cost with
-`cost(x)`: the same keys for every model, so that evaluation and cross-validation compare like
-with like.
+reads raw windows (`input_kind = "waveform"`), the beat layout (`"beats"`) or the beat-
+synchronous view (`"beat_sync"`; DeepSNN's kind follows its config), returns a `ModelOutput`
+whose `logits` [B, 2] rank windows finely, and reports its per-window cost with `cost(x)`: the
+same keys for every model, so that evaluation and cross-validation compare like with like.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class ECGModel(nn.Module):
 
     arch: ClassVar[str]  # registry name, stored in checkpoints (set by `register`)
     config_class: ClassVar[type]  # its config dataclass (`ecg.models.configs`)
-    input_kind: ClassVar[str]  # "waveform" (raw windows) or "beats" (the beat layout)
+    input_kind: ClassVar[str]  # "waveform" (raw), "beats" (beat layout) or "beat_sync"
     config: Any
 
     def in_precision(self, x: Tensor) -> Tensor:

@@ -16,6 +16,7 @@ from ecg.features.layout import MAX_BEATS, STEP_FEATURES, STEP_WINDOW
 ENCODINGS = ("direct", "rate")  # DeepSNN's input
 BEAT_ENCODINGS = ("events", "analog")  # BeatSNN's input: level-crossing events, or the values
 RESETS = ("zero", "subtract")  # snnTorch's reset mechanisms; NIR's LIF resets to zero
+VIEWS = ("raw", "beat_sync")  # DeepSNN's input: the window, or its beat-synchronous view
 N_WINDOW = STEP_WINDOW  # window features at the end of every beat-layout step
 
 
@@ -55,9 +56,11 @@ class DeepSNNConfig:
     surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
     reset: str = "zero"  # zero (NIR's LIF) | subtract (snnTorch's default)
     dropout: float = 0.5  # on hidden spikes during training, one mask per window
+    view: str = "beat_sync"  # raw (the window) | beat_sync (ecg.features.beat_sync), same size
 
     def __post_init__(self) -> None:
         check(self.input_size >= 1, "input_size", "positive", self.input_size)
+        check(self.view in VIEWS, "view", " or ".join(VIEWS), self.view)
         _check_hidden(self)
         check(self.num_classes >= 2, "num_classes", ">= 2", self.num_classes)
         _check_neuron(self.beta, self.threshold, self.surrogate_slope, self.reset)

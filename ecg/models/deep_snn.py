@@ -1,6 +1,10 @@
-"""DeepSNN: the design's deep fully connected spiking network over a raw 10-s window.
+"""DeepSNN: the design's deep fully connected spiking network over a 10-s window.
 
     input [B, 2500] -> encode -> [Linear -> Leaky] x hidden -> Linear, for `num_steps`
+
+The input is the window's beat-synchronous view (`view: beat_sync`, `ecg.features.beat_sync`:
+20 slots of one detected beat each, minus the patient's dominant beat, so a weight always sees
+the same part of a beat) or the raw window (`view: raw`); both have the window's size.
 
 Leaky (snnTorch; `ecg.models.spiking`): V[t] = beta W[t-1] + W x[t] + b, S[t] = H(V[t] - U_thr),
 reset to zero (or by subtraction). With `direct` encoding the window is the input current at
@@ -25,13 +29,15 @@ from ecg.models.lif import per_window
 from ecg.models.registry import register
 from ecg.models.spiking import Prepared, SpikingNetwork
 
+VIEW_INPUTS = {"raw": "waveform", "beat_sync": "beat_sync"}  # view -> `input_kind`
+
 
 @register
 class DeepSNN(SpikingNetwork):
-    """Input: raw windows `[B, input_size]`, or already-encoded `[B, T, input_size]`."""
+    """Input: windows (raw or viewed) `[B, input_size]`, or already-encoded
+    `[B, T, input_size]`."""
 
     config_class = DeepSNNConfig
-    input_kind = "waveform"
 
     def __init__(self, config: DeepSNNConfig) -> None:
         super().__init__()
@@ -46,6 +52,11 @@ class DeepSNN(SpikingNetwork):
             dropout=config.dropout,
             reset=config.reset,
         )
+
+    @property
+    def input_kind(self) -> str:
+        """The data file it reads: raw windows, or their beat-synchronous view."""
+        return VIEW_INPUTS[self.config.view]
 
     def encode(self, x: Tensor) -> Tensor:
         """`[B, input_size]` windows -> per-step input `[B, T, input_size]`."""

@@ -18,7 +18,7 @@ from ecg.eval.report import csv_text, with_energy
 from ecg.eval.scoring import mean_cost
 from ecg.models.checkpoint import ensemble_payload, load_model
 from ecg.train.evaluation import Ensemble, Evaluation, evaluate_members
-from ecg.train.fine_tune import model_inputs
+from ecg.train.fine_tune import model_inputs, trained_kinds
 from ecg.train.folds import fold_summary
 from ecg.train.plan import GBM, CrossvalConfig, member_jobs, outer_folds
 
@@ -180,7 +180,7 @@ def evaluate_models(
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """(metrics/cv.json, {file name: CSV text}, the final model's checkpoint) from the
     stage-2 members of every model."""
-    inputs = model_inputs(data_dir, cv.models)
+    inputs = model_inputs(data_dir, trained_kinds(members_dir, cv.models))
     data = inputs[cv.product]
     jobs = member_jobs(data, cv, seed=seed)
     evaluations = evaluate_members(jobs, inputs, members_dir, sensitivity_target=sensitivity_target)

@@ -3,34 +3,57 @@
 Stage 1 (feature adaptation) trains each network member from its architecture's synthetic-
 pretrained model with fc1 frozen; stage 2 (full fine-tuning) continues every layer from the
 member's own stage-1 model. A network that is all fc1 (logistic regression) starts stage 2
-from pretraining; the gradient-boosting baseline trains in stage 2. Each stage writes one
-checkpoint per member and a `config.json` of the run, whole or not at all.
+from pretraining; the gradient-boosting baseline trains in stage 2. Each model reads the
+input kind its pretrained network reads. Each stage writes one checkpoint per member and a
+`config.json` of the run (with each model's input kind), whole or not at all.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ecg.core.config import as_dict
+from ecg.core.errors import ECGError
 from ecg.core.storage import atomic_dir, write_json
 from ecg.data.files import ECGDataset, load_windows
 from ecg.models.checkpoint import load_model
-from ecg.models.registry import model_class
 from ecg.train.config import FROZEN_IN_STAGE1, FitConfig, StageSchedule, TransferConfig
 from ecg.train.gbm import GBMConfig
 from ecg.train.members import StageRecipe, train_members
 from ecg.train.plan import GBM, CrossvalConfig, member_jobs
 
 
-def model_inputs(data_dir: Path, models: list[str]) -> dict[str, ECGDataset]:
-    """Each model's windows: raw ones for a waveform network, the beat layout otherwise."""
+def pretrained_kinds(models: list[str], pretrained_dir: Path) -> dict[str, str]:
+    """What each model reads: the beat layout for gradient boosting, otherwise what its
+    pretrained network reads (a DeepSNN's view is part of its config)."""
+    return {
+        name: "beats" if name == GBM else load_model(pretrained_dir / f"{name}.pt").input_kind
+        for name in models
+    }
+
+
+def trained_kinds(stage_dir: Path, models: list[str]) -> dict[str, str]:
+    """What each model's members in `stage_dir` read, as the stage's `config.json` says."""
+    path = stage_dir / "config.json"
+    try:
+        kinds = json.loads(path.read_text()).get("inputs", {})
+    except (OSError, ValueError, AttributeError):
+        kinds = {}
+    missing = [name for name in models if name not in kinds]
+    if missing:
+        raise ECGError(f"{path}: no input kind of model {missing[0]} (rerun the stage)")
+    return {name: kinds[name] for name in models}
+
+
+def model_inputs(data_dir: Path, kinds: dict[str, str]) -> dict[str, ECGDataset]:
+    """Each model's windows, as input of its kind (`kinds`: model -> input kind)."""
     cache: dict[str, ECGDataset] = {}
     out = {}
-    for name in models:
-        kind = "beats" if name == GBM else model_class(name).input_kind
+    for name, kind in kinds.items():
         if kind not in cache:
             cache[kind] = load_windows(data_dir, kind)
         out[name] = cache[kind]
@@ -60,7 +83,8 @@ def fine_tune(
     """Run stage "1" or "2" for every member into `out_dir`; returns per-model figures."""
     if stage == "2" and stage1_dir is None:
         raise ValueError("stage 2 starts from stage 1's members: pass stage1_dir")
-    inputs = model_inputs(data_dir, cv.models)
+    kinds = pretrained_kinds(cv.models, pretrained_dir)
+    inputs = model_inputs(data_dir, kinds)
     start: dict[str, str] = {}
     for name in cv.models:
         if name == GBM:
@@ -83,6 +107,7 @@ def fine_tune(
             "dropout": transfer.dropout,
             "crossval": as_dict(cv),
             "start": start,
+            "inputs": kinds,
             "gbm": None if gbm is None else as_dict(gbm),
             "members": [job.path for job in jobs],
         }

@@ -10,7 +10,7 @@ import torch
 
 from ecg.core.storage import atomic_dir
 from ecg.data.files import INPUT_FILES, dataset_from_file
-from ecg.models.registry import build_model, model_class
+from ecg.models.registry import build_model
 from ecg.train.config import FitConfig
 from ecg.train.live import LiveLog
 from ecg.train.loop import fit
@@ -36,10 +36,10 @@ def pretrain_networks(
     figures = {}
     with atomic_dir(out_dir) as tmp:
         for name, config in configs.items():
-            kind = model_class(config.arch).input_kind
-            train, val = synthetic_pair(synthetic[kind], kind)
             torch.manual_seed(seed)
             model = build_model(config)
+            kind = model.input_kind
+            train, val = synthetic_pair(synthetic[kind], kind)
             with LiveLog(live_dir / name) as live:
                 result = fit(
                     model,

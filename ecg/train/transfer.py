@@ -18,7 +18,7 @@ import torch
 from ecg.core.config import as_dict
 from ecg.core.errors import ECGError
 from ecg.core.storage import load_torch, write_json
-from ecg.data.files import ECGDataset
+from ecg.data.files import ECGDataset, load_windows
 from ecg.models.base import ECGModel
 from ecg.models.checkpoint import load_model
 from ecg.train.config import FitConfig, StageSchedule, TransferConfig
@@ -45,6 +45,12 @@ def params_overrides(args: argparse.Namespace, stages: list[str]) -> dict[str, A
     for stage in stages:
         out |= {f"stage{stage}.{k}": getattr(args, k) for k in SCHEDULE_FLAGS}
     return out
+
+
+def start_windows(data_dir: str | Path, start: Path) -> ECGDataset:
+    """Every window, as input of the kind the network in `start` reads (a DeepSNN's view is
+    part of its config)."""
+    return load_windows(data_dir, load_model(start).input_kind)
 
 
 def load_for_stage(

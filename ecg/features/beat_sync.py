@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecg.core.errors import ECGError
-from ecg.features.beat_template import EPS, TYPICAL, PaddedSignal, compare_to_template
+from ecg.features.beat_template import EPS, TYPICAL, compare_to_template
 from ecg.signal.record_windows import ConditionedRecord
 
 SLOT_S = 0.5  # seconds of signal per beat
@@ -42,6 +42,19 @@ MIN_TYPICAL = 8
 MIN_TEMPLATE = 3
 GAIN = 4.0  # a residual as large as T reads like a z-scored R peak
 CLIP = 8.0
+
+
+class _PaddedSignal:
+    """x padded with NaN once, so that segments around any centre can be sliced from it."""
+
+    def __init__(self, x: np.ndarray, margin: int) -> None:
+        self.n, self.margin = len(x), margin
+        self.padded = np.full(len(x) + 2 * margin, np.nan)
+        self.padded[margin : margin + len(x)] = x
+
+    def segments(self, centres: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """[k, hi - lo + 1] samples x[c + lo .. c + hi] of each centre, NaN outside x."""
+        return self.padded[centres[:, None] + self.margin + np.arange(lo, hi + 1)]
 
 
 def slot_layout(window: int, fs: float) -> tuple[int, int]:
@@ -67,7 +80,7 @@ class _Slots:
         self.lags = np.array(sorted(range(-self.align, self.align + 1), key=lambda v: (abs(v), v)))
 
 
-def _template(x: PaddedSignal, beats: np.ndarray, i: int, s: _Slots) -> np.ndarray | None:
+def _template(x: _PaddedSignal, beats: np.ndarray, i: int, s: _Slots) -> np.ndarray | None:
     """T of beat i (mean-centred, [L]) from the beats before it, or None."""
     first = max(i - CANDIDATES, 0)
     cand = np.arange(first, i)
@@ -87,7 +100,7 @@ def _template(x: PaddedSignal, beats: np.ndarray, i: int, s: _Slots) -> np.ndarr
     return template - template.mean()
 
 
-def _aligned(x: PaddedSignal, centre: int, template: np.ndarray, s: _Slots) -> np.ndarray:
+def _aligned(x: _PaddedSignal, centre: int, template: np.ndarray, s: _Slots) -> np.ndarray:
     """The segment [L] of the beat at `centre`, at its best-correlating lag (NaN outside x)."""
     ext = x.segments(np.array([centre]), -s.pre - s.align, s.post - 1 + s.align)[0]
     view = np.lib.stride_tricks.sliding_window_view(ext, s.length)[s.lags + s.align]
@@ -104,7 +117,7 @@ def window_view(x: np.ndarray, beats: np.ndarray, w0: int, fs: float) -> np.ndar
     beats = np.sort(np.asarray(beats, dtype=np.int64))
     beats = beats[(beats >= 0) & (beats < len(x))]
     view = np.zeros((s.count, s.length))
-    signal = PaddedSignal(x, s.length + 2 * s.align)
+    signal = _PaddedSignal(x, s.length + 2 * s.align)
     in_window = np.flatnonzero(beats >= w0)[: s.count]
     for k, i in enumerate(in_window):
         template = _template(signal, beats, int(i), s)

@@ -34,6 +34,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+_DEPTH = [0]  # open reproducible_compute blocks on this process
+
+
 @contextmanager
 def reproducible_compute() -> Iterator[None]:
     """Run torch on one intra-op thread, with subnormal numbers flushed to zero, inside the
@@ -44,11 +47,16 @@ def reproducible_compute() -> Iterator[None]:
     Flushing is the SSE FTZ/DAZ mode every x86-64 CPU has, set on this (the only) thread, so
     the figures stay the same on every machine.
     """
-    before = torch.get_num_threads()
+    threads = torch.get_num_threads()
+    # torch cannot read the flush mode back; count nesting (training validates inside its
+    # own block) so that only the outermost exit switches flushing off again.
+    _DEPTH[0] += 1
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
-        torch.set_num_threads(before)
+        _DEPTH[0] -= 1
+        if not _DEPTH[0]:
+            torch.set_flush_denormal(False)
+        torch.set_num_threads(threads)

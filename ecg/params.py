@@ -1,5 +1,6 @@
 """The network configs params.yaml describes: each `model.<arch>` group completed with what
-the data fixes (input size, beats per window, features per beat) and the stage's dropout."""
+the data fixes (input size, beats per window, features per beat, beat and rhythm classes)
+and the stage's dropout."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from ecg.core.config import from_mapping
 from ecg.core.errors import ECGError
 from ecg.core.params_file import ParamsFile
+from ecg.data.beat_labels import PREDICTED_CLASSES
+from ecg.data.rhythms import RHYTHM_CLASSES
 from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 from ecg.models.configs import CONFIGS, GBM
 
@@ -39,6 +42,8 @@ def model_config(params: ParamsFile, arch: str, *, dropout: float) -> Any:
         derived["input_size"] = params.value("preprocess.window")
     if "step_features" in fields:
         derived |= {"num_steps": MAX_BEATS, "step_features": STEP_FEATURES}
+    if "beat_classes" in fields:
+        derived |= {"beat_classes": len(PREDICTED_CLASSES), "rhythm_classes": len(RHYTHM_CLASSES)}
     section = params.value(f"model.{arch}")
     if not isinstance(section, dict):
         raise ECGError(f"{params.path}: 'model.{arch}' must be a mapping")

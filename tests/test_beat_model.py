@@ -93,16 +93,45 @@ def test_layers_and_config():
     assert [(fc.in_features, fc.out_features) for fc in snn.fcs] == [
         (STEP_FEATURES * 4 * 20, 64),  # level-crossing events: 4 kinds x 20 levels per value
         (64, 32),
-        (32, 2),
+        (32, 4 + 6),  # per step: beat class (N, S, V, F) and rhythm (6 classes)
     ]
     assert beat_snn(encoding="analog").fc1.in_features == STEP_FEATURES
     assert snn.num_steps == MAX_BEATS and snn.dropout == 0.2 and snn.reset == "zero"
     assert [(fc.in_features, fc.out_features) for fc in beat_ann().fcs] == [
         (STEP_FEATURES, 64),
         (64, 32),
-        (32, 2),
+        (32, 4 + 6),
     ]
     assert (logreg().fc1.in_features, logreg().fc1.out_features) == (NW, 2)
+
+
+def assert_window_from_beats_and_rhythm(out: ModelOutput, x: torch.Tensor) -> None:
+    """The window is Normal only if the rhythm is sinus and every detected beat is N."""
+    batch = len(x)
+    present = x.view(batch, MAX_BEATS, STEP_FEATURES)[:, :, 0] != 0
+    assert present.any(1).all() and not present.all()  # padding exists: the mask matters
+    assert out.beat_logits.shape == (batch, MAX_BEATS, 4)
+    assert out.rhythm_logits.shape == (batch, 6)
+    torch.testing.assert_close(out.beat_logits, out.membrane[:, :, :4].transpose(0, 1))
+    torch.testing.assert_close(out.rhythm_logits, out.membrane[:, :, 4:].mean(0))
+    p_beat_n = torch.softmax(out.beat_logits.double(), -1)[..., 0]
+    p_normal = torch.softmax(out.rhythm_logits.double(), -1)[:, 0] * torch.where(
+        present, p_beat_n, torch.ones_like(p_beat_n)
+    ).prod(1)
+    p_window = torch.softmax(out.logits.double(), -1)[:, 1]
+    torch.testing.assert_close(p_window, 1 - p_normal, atol=1e-5, rtol=0)
+
+
+def test_beat_readout_at_step_t_reads_beats_up_to_t_only():
+    # the time axis is the heart's: changing beat t + 1 leaves the classes of beats <= t alone
+    torch.manual_seed(0)
+    for model in (beat_snn().eval(), beat_ann().eval()):
+        x = beat_inputs(4).view(4, MAX_BEATS, STEP_FEATURES)
+        later = x.clone()
+        later[:, 6:, : STEP_FEATURES - NW] += 0.7
+        a, b = model(x).beat_logits, model(later).beat_logits
+        torch.testing.assert_close(a[:, :6], b[:, :6], atol=0, rtol=0)
+        assert not torch.equal(a[:, 6:], b[:, 6:])
 
 
 def test_output_shapes_and_input_forms():
@@ -113,15 +142,20 @@ def test_output_shapes_and_input_forms():
         out = model(x)
         assert isinstance(out, ModelOutput) and out.logits.shape == (5, 2)
         steps = 1 if cls is LogisticBaseline else MAX_BEATS
-        width = 32 if cls is BeatSNN else 2  # BeatSNN: spikes of its last hidden layer
-        assert out.membrane.shape == (steps, 5, 2) and out.spikes.shape == (steps, 5, width)
-        torch.testing.assert_close(out.logits, out.membrane.mean(0))
+        outputs = 2 if cls is LogisticBaseline else 10
+        width = 32 if cls is BeatSNN else outputs  # BeatSNN: spikes of its last hidden layer
+        assert out.membrane.shape == (steps, 5, outputs)
+        assert out.spikes.shape == (steps, 5, width)
+        if cls is LogisticBaseline:
+            torch.testing.assert_close(out.logits, out.membrane.mean(0))
+        else:
+            assert_window_from_beats_and_rhythm(out, x)
         per_step = x.view(5, MAX_BEATS, STEP_FEATURES)
         torch.testing.assert_close(model(per_step).logits, out.logits)
         if cls is not BeatSNN:
             assert (out.spikes == 0).all()
         if cls is not LogisticBaseline:
-            assert model(per_step[:, :10]).membrane.shape == (10, 5, 2)
+            assert model(per_step[:, :10]).membrane.shape == (10, 5, outputs)
         with pytest.raises(ECGError, match=rf"\[B, {MAX_BEATS * STEP_FEATURES}\]"):
             model(torch.zeros(2, 500))
         probs = model.score(x)
@@ -154,11 +188,12 @@ def test_fast_path_matches_snntorch_reference(training, encoding, reset):
         torch.manual_seed(1)  # same dropout masks in both paths
         out = (ReferenceSNN(model) if reference else model)(x)
         loss = FocalLoss()(out.logits, targets) + (out.spikes * weights).sum()
+        loss = loss + out.beat_logits[:, :, 2].sum() + out.rhythm_logits[:, 1].sum()
         loss.backward()
         grads = {n: p.grad.clone() for n, p in model.named_parameters()}
         results.append((out, grads, model.last_activity))
     (ref, ref_grads, ref_act), (fast, fast_grads, fast_act) = results
-    for field in ("spikes", "membrane", "logits"):
+    for field in ("spikes", "membrane", "logits", "beat_logits", "rhythm_logits"):
         torch.testing.assert_close(
             getattr(fast, field), getattr(ref, field).double(), atol=1e-5, rtol=0
         )
@@ -211,9 +246,9 @@ def test_cost():
     assert eff["input_events_per_window"] == pytest.approx(events.mean().item())
     assert eff["spikes_per_window_lif1"] == pytest.approx(spikes[:, 0].mean().item())
     assert eff["spikes_per_window"] == pytest.approx(spikes.sum(1).mean().item())
-    # input events fan out to 64 neurons, lif1's spikes to 32, lif2's to the 2 readouts
+    # input events fan out to 64 neurons, lif1's spikes to 32, lif2's to the 4 + 6 readouts
     assert eff["synops_per_window"] == pytest.approx(
-        (events * 64 + spikes[:, 0] * 32 + spikes[:, 1] * 2).mean().item()
+        (events * 64 + spikes[:, 0] * 32 + spikes[:, 1] * 10).mean().item()
     )
     assert eff["spikes_per_window_lif1"] > 0 and events.min() > 0
     assert eff["beats_per_window"] == pytest.approx(present.mean().item())
@@ -230,7 +265,7 @@ def test_cost():
         "dense_macs_per_window",
         "beats_per_window",
     }
-    deep = 64 * 32 + 32 * 2
+    deep = 64 * 32 + 32 * (4 + 6)
     padded = (present < MAX_BEATS).double()
     want = ((NW + present * NB) * 64 + (present + padded) * deep).mean().item()
     assert ann["macs_per_window"] == pytest.approx(want)

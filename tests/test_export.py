@@ -14,6 +14,7 @@ from snntorch.import_nir import import_from_nir
 from ecg.cli.main import main
 from ecg.core.errors import ECGError
 from ecg.export.nir_graph import DT, scores_from_output, to_nir
+from ecg.models.beat_snn import PRESENT
 from ecg.models.checkpoint import load_scorer
 from ecg.models.ensemble import MeanEnsemble
 from tests.deployable import untrained_members, write_deployable
@@ -85,10 +86,15 @@ def test_nir_graph_runs_in_two_consumers_with_the_models_spikes_and_scores(tmp_p
             mine = layers[f"lif{k + 1}"][:, :, i * width : (i + 1) * width]
             assert torch.equal(mine.sum((0, 2)), counts[:, k])
         assert torch.equal(mine, out.spikes)  # the last layer, step by step
-        member_trace = trace[:, :, 2 * i : 2 * i + 2]
+        k = member.readout_size
+        member_trace = trace[:, :, k * i : k * (i + 1)]
         torch.testing.assert_close(member_trace, out.membrane, atol=1e-5, rtol=0)
     expected = MeanEnsemble(members).score(x)
-    torch.testing.assert_close(scores_from_output(trace, 2), expected, atol=1e-5, rtol=0)
+    present = x.view(len(x), members[0].num_steps, -1)[:, :, PRESENT] != 0
+    beat_classes = graph.metadata["beat_classes"]
+    assert beat_classes == 4
+    scores = scores_from_output(trace, 2, beat_classes=beat_classes, present=present)
+    torch.testing.assert_close(scores, expected, atol=1e-5, rtol=0)
     meta = graph.metadata
     assert meta["dt"] == DT and meta["threshold"] == 0.4
     assert "level-crossing" in meta["input_encoding"]

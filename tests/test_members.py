@@ -122,7 +122,8 @@ def test_a_member_trained_on_a_held_out_subject_is_refused(tmp_path):
 TRANSFER = TransferConfig(
     batch_size=32, weight_decay=0.001, dropout=0.2, focal_alpha=0.75, focal_gamma=2.0,
     early_stopping_patience=10, sensitivity_target=0.95, specificity_target=0.85,
-    selection="last", lr_schedule="one_cycle",
+    selection="last", lr_schedule="one_cycle", beat_loss_weight=1.0,
+    beat_class_weights=(1.0, 4.0, 2.0, 2.0), rhythm_loss_weight=0.5,
 )  # fmt: skip
 GBM = GBMConfig(trees=10, learning_rate=0.1, leaves=4, min_child_samples=5, subsample=0.8,
                 colsample=0.8, reg_lambda=1.0)  # fmt: skip

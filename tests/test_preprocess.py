@@ -26,9 +26,11 @@ import wfdb
 
 import ecg.data.build
 from ecg.core.errors import ECGError
+from ecg.data.beat_labels import BEAT_CLASSES, PADDING
 from ecg.data.build import preprocess_mitbih
 from ecg.data.detected_beats import detect_records
-from ecg.data.files import MITBIH_KEYS, windows_file
+from ecg.data.files import MITBIH_KEYS, MITBIH_TARGETS, windows_file
+from ecg.data.labels import aami_class
 from ecg.data.mitdb import MITDB
 from ecg.data.windows import windows_from_record
 from ecg.features.layout import MAX_BEATS, STEP_FEATURES
@@ -91,7 +93,7 @@ def expected_labels(ann: wfdb.Annotation, starts, n_samples: int) -> list[int]:
 
 
 def assert_valid_windows(data: dict, n_windows: int | None = None) -> None:
-    assert set(data) == MITBIH_KEYS
+    assert set(data) == MITBIH_KEYS | {"rhythm_classes"}
     n = len(data["labels"])
     assert data["inputs"].dtype == torch.float32 and data["inputs"].shape == (n, 2500)
     assert data["labels"].dtype == torch.int64 and set(data["labels"].tolist()) <= {0, 1}
@@ -260,7 +262,7 @@ def test_tiny_run_rows_are_each_records_passing_windows(tiny_run, tiny_mirror, t
 def test_beat_file_mirrors_the_window_file(tiny_run):
     _, out = tiny_run
     ecg, beat = load(out), load(out, "beats")
-    assert set(beat) == MITBIH_KEYS
+    assert set(beat) == MITBIH_KEYS | set(MITBIH_TARGETS)
     assert beat["inputs"].dtype == torch.float32
     assert beat["inputs"].shape == (len(ecg["labels"]), MAX_BEATS * STEP_FEATURES)
     assert torch.isfinite(beat["inputs"]).all()
@@ -268,10 +270,32 @@ def test_beat_file_mirrors_the_window_file(tiny_run):
     assert_same_rows(beat, ecg)
 
 
+def test_beat_labels_account_for_every_reference_beat_of_the_kept_windows(tiny_mirror, tiny_run):
+    # each reference beat of a kept window is in a slot with its class, or counted missed
+    _, out = tiny_run
+    beat = load(out, "beats")
+    codes, missed = beat["beat_classes"], beat["missed_beats"]
+    present = beat["inputs"].view(len(codes), MAX_BEATS, STEP_FEATURES)[:, :, 0] != 0
+    assert torch.equal(codes != PADDING, present)  # a slot is labelled iff it holds a beat
+    rows = [i for i, r in enumerate(beat["record_ids"]) if r in ("100", "119", "208")]
+    want = np.zeros(len(BEAT_CLASSES), dtype=np.int64)
+    for i in rows:
+        ann = wfdb.rdann(str(tiny_mirror / beat["record_ids"][i]), "atr")
+        s = int(beat["start_samples"][i])
+        for sample, symbol in zip(ann.sample, ann.symbol, strict=True):
+            if s <= sample < s + WIN and aami_class(symbol):
+                want[BEAT_CLASSES.index(aami_class(symbol))] += 1
+    got = missed[rows].sum(0).numpy()
+    for c in range(len(BEAT_CLASSES)):
+        got[c] += int((codes[rows] == c).sum())
+    assert want.sum() > 0 and (want == got).all(), (want, got)
+    assert (codes[rows] >= 0).sum() > 0.9 * want.sum()  # the detector finds most of them
+
+
 def test_beat_sync_file_mirrors_the_window_file(tiny_run):
     _, out = tiny_run
     ecg, sync = load(out), load(out, "beat_sync")
-    assert set(sync) == MITBIH_KEYS
+    assert set(sync) == MITBIH_KEYS | set(MITBIH_TARGETS)
     assert sync["inputs"].dtype == torch.float32
     assert sync["inputs"].shape == ecg["inputs"].shape  # the window's size: 20 slots of 125
     assert torch.isfinite(sync["inputs"]).all() and sync["inputs"].abs().max() > 0

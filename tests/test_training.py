@@ -65,6 +65,9 @@ def config(**kw) -> FitConfig:
         threshold_rule="sensitivity_target",
         lr_schedule="constant",
         frozen=(),
+        beat_loss_weight=1.0,
+        beat_class_weights=(1.0, 4.0, 2.0, 2.0),
+        rhythm_loss_weight=0.5,
     )
     return FitConfig(**(base | kw))
 
@@ -245,10 +248,10 @@ def test_non_finite_loss_names_epoch_and_batch(tmp_path, monkeypatch):
         def __init__(self, **_):
             super().__init__()
 
-        def forward(self, logits, targets):
-            return logits.sum() * math.nan
+        def forward(self, out, targets, beats=None, rhythms=None):
+            return out.logits.sum() * math.nan
 
-    monkeypatch.setattr(training, "FocalLoss", NanLoss)
+    monkeypatch.setattr(training, "TaskLoss", NanLoss)
     with pytest.raises(ECGError, match=r"epoch 1, batch 1.*lower learning rate"):
         fit(
             toy_model(),

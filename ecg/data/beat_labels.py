@@ -15,6 +15,9 @@ from ecg.core.errors import ECGError
 from ecg.data.labels import aami_class
 
 BEAT_CLASSES = ("N", "S", "V", "F", "Q")
+# What the beat models' readout predicts: Q beats (paced, unclassifiable) are not learned, as
+# they make no window abnormal and EC57 leaves them out.
+PREDICTED_CLASSES = BEAT_CLASSES[:4]
 PADDING = -2  # a slot with no beat
 EXTRA = -1  # a detected beat with no reference beat within the tolerance
 

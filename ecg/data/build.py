@@ -4,6 +4,7 @@ by the cross-validation plan (`ecg.train.plan`), never here."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -72,16 +73,12 @@ def process_records(
 
 def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     keep = rw.sqi >= threshold
-    return RecordWindows(
-        rw.record_id,
-        rw.signals[keep],
-        rw.labels[keep],
-        rw.confidence[keep],
-        rw.sqi[keep],
-        rw.start_samples[keep],
-        None if rw.beat_input is None else rw.beat_input[keep],
-        None if rw.beat_sync is None else rw.beat_sync[keep],
-    )
+    rows = {
+        f.name: getattr(rw, f.name)
+        for f in dataclasses.fields(rw)
+        if isinstance(getattr(rw, f.name), np.ndarray)
+    }
+    return dataclasses.replace(rw, **{name: rows[name][keep] for name in rows})
 
 
 def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool) -> None:
@@ -95,10 +92,13 @@ def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool
         start_samples=np.concatenate([m.start_samples for m in kept]),
         segment_confidence=np.concatenate([m.confidence for m in kept]),
         sqi_scores=np.concatenate([m.sqi for m in kept]),
+        rhythm_classes=np.concatenate([m.rhythms for m in kept]),
     )
     signals = np.concatenate([m.signals for m in kept])
     save_mitbih(windows_file(out_dir, "waveform"), inputs=signals, **meta)
     if with_beats:
+        meta["beat_classes"] = np.concatenate([m.beat_classes for m in kept])
+        meta["missed_beats"] = np.concatenate([m.missed_beats for m in kept])
         beat_rows = np.concatenate([m.beat_input for m in kept])
         save_mitbih(windows_file(out_dir, "beats"), inputs=beat_rows, **meta)
         views = np.concatenate([m.beat_sync for m in kept])

@@ -6,7 +6,9 @@ window of every subject, in record order): a dict with `inputs` float32 [N, valu
 view in `windows_beat_sync.pt`, row i the same window in each), `labels` int64 [N],
 `patient_ids` and `record_ids` (lists of str), `start_samples` int64 [N] (first sample of
 the window in the record's own sampling rate), `segment_confidence` and `sqi_scores` float32
-[N].
+[N], `rhythm_classes` int64 [N] (`ecg.data.rhythms`); the beat layout's and beat-synchronous
+files also `beat_classes` int64 [N, MAX_BEATS] (each slot's AAMI code, `ecg.data.beat_labels`)
+and `missed_beats` int64 [N, 5] (reference beats per class no slot carries).
 
 Synthetic (`data/synthetic/{train,val}_ecg.pt`, `data/synthetic_beats/{train,val}_beats.pt`
 and `{train,val}_beat_sync.pt`): `inputs` and `labels` only.
@@ -38,6 +40,8 @@ MITBIH_KEYS = frozenset(
         "sqi_scores",
     }
 )
+# Written by preprocess (rhythm always, beats with the beat layout); absent from synthetic data.
+MITBIH_TARGETS = ("rhythm_classes", "beat_classes", "missed_beats")
 # What a model reads (`ECGModel.input_kind`) -> the file suffix that holds it.
 INPUT_FILES = {"waveform": "ecg", "beats": "beats", "beat_sync": "beat_sync"}
 
@@ -53,6 +57,9 @@ class ECGDataset:
         record_ids: list[str] | None = None,
         start_samples: torch.Tensor | None = None,
         sqi_scores: torch.Tensor | None = None,
+        rhythm_classes: torch.Tensor | None = None,
+        beat_classes: torch.Tensor | None = None,
+        missed_beats: torch.Tensor | None = None,
     ) -> None:
         if len(inputs) != len(labels):
             raise ECGError(f"dataset: {len(inputs)} inputs but {len(labels)} labels")
@@ -62,6 +69,10 @@ class ECGDataset:
         self.record_ids = record_ids
         self.start_samples = start_samples
         self.sqi_scores = sqi_scores
+        # per-window rhythm class, per-slot beat code, missed reference beats per class
+        self.rhythm_classes = rhythm_classes
+        self.beat_classes = beat_classes
+        self.missed_beats = missed_beats
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,6 +88,10 @@ class ECGDataset:
             record_ids=None if self.record_ids is None else [self.record_ids[i] for i in pick],
             start_samples=None if self.start_samples is None else self.start_samples[idx],
             sqi_scores=None if self.sqi_scores is None else self.sqi_scores[idx],
+            **{
+                key: None if getattr(self, key) is None else getattr(self, key)[idx]
+                for key in MITBIH_TARGETS
+            },
         )
 
 
@@ -118,6 +133,7 @@ def dataset_from_file(path: str | Path) -> ECGDataset:
         record_ids=data.get("record_ids"),
         start_samples=data.get("start_samples"),
         sqi_scores=data.get("sqi_scores"),
+        **{key: data.get(key) for key in MITBIH_TARGETS},
     )
 
 
@@ -137,6 +153,9 @@ def save_mitbih(path: str | Path, **arrays: Any) -> None:
         "segment_confidence": torch.as_tensor(arrays["segment_confidence"], dtype=torch.float32),
         "sqi_scores": torch.as_tensor(arrays["sqi_scores"], dtype=torch.float32),
     }
+    for key in MITBIH_TARGETS:
+        if key in arrays:
+            data[key] = torch.as_tensor(arrays[key], dtype=torch.int64)
     save_torch(data, path)
 
 

@@ -29,13 +29,21 @@ from scipy.linalg import block_diag
 from torch import nn
 
 from ecg.core.errors import ECGError
+from ecg.models.heads import read_heads
 from ecg.models.spiking import SpikingNetwork
 
 DT = 1e-4  # seconds per step: snnTorch's import_from_nir assumes this value
 READOUT = (
-    "output [members * classes] at each step, member by member; logits of a member = mean "
+    "output [members * outputs] at each step, member by member; logits of a member = mean "
     "over the steps of its outputs; p = softmax(logits)[1]; score = mean of p over members; "
     "flag = score >= threshold"
+)
+BEAT_READOUT = (
+    "output [members * (beat_classes + rhythm_classes)] at each step, member by member; at "
+    "step t the first beat_classes values are beat t's class logits (N, S, V, F), the rest "
+    "averaged over the steps are the window's rhythm logits (sinus first); p(normal) = "
+    "softmax(rhythm)[sinus] * product over detected beats of softmax(beat)[N]; score = mean "
+    "of 1 - p(normal) over members; flag = score >= threshold (ecg.models.heads)"
 )
 
 
@@ -107,7 +115,7 @@ def to_nir(
         source = f"lif{k}"
     readout = f"fc{len(first.fcs)}"
     nodes[readout] = _stacked([m.fcs[-1] for m in members], 1.0, first=False)
-    outputs = len(members) * first.num_classes
+    outputs = len(members) * first.readout_size
     nodes["output"] = nir.Output(output_type={"output": np.array([outputs])})
     edges += [(source, readout), (readout, "output")]
     metadata = {
@@ -118,7 +126,9 @@ def to_nir(
         else "one simulation step; the same window is the input at every step",
         "num_steps": int(first.num_steps),
         "input_encoding": _input_encoding(first),
-        "readout": READOUT,
+        "readout": BEAT_READOUT if _beat_classes(first) else READOUT,
+        "beat_classes": _beat_classes(first),
+        "rhythm_classes": int(getattr(first.config, "rhythm_classes", 0)),
         "threshold": float(threshold),
         "members": len(members),
         **meta,
@@ -126,8 +136,27 @@ def to_nir(
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
-def scores_from_output(output: torch.Tensor, members: int) -> torch.Tensor:
-    """The graph's output trace [T, B, members * classes] -> probability of Arrhythmia [B],
-    by metadata["readout"]."""
-    logits = output.mean(0).reshape(output.shape[1], members, -1)
-    return torch.softmax(logits, -1)[..., 1].mean(1)
+def _beat_classes(model: SpikingNetwork) -> int:
+    return int(getattr(model.config, "beat_classes", 0))
+
+
+def scores_from_output(
+    output: torch.Tensor,
+    members: int,
+    *,
+    beat_classes: int = 0,
+    present: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The graph's output trace [T, B, members * outputs] -> probability of Arrhythmia [B], by
+    metadata["readout"]; a beat model's needs `present` [B, T], its detected beats."""
+    steps, batch = output.shape[:2]
+    per_member = output.reshape(steps, batch, members, -1)
+    if not beat_classes:
+        return torch.softmax(per_member.mean(0), -1)[..., 1].mean(1)
+    if present is None:
+        raise ECGError("scores_from_output: a beat model's readout needs `present` [B, T]")
+    scores = [
+        torch.softmax(read_heads(per_member[:, :, m], present, beat_classes).window, -1)[:, 1]
+        for m in range(members)
+    ]
+    return torch.stack(scores, 1).mean(1)

@@ -22,11 +22,12 @@ from ecg.core.storage import atomic_path
 from ecg.models.beat_snn import PRESENT
 from ecg.models.encoding import level_crossings
 from ecg.models.ensemble import MeanEnsemble
+from ecg.models.heads import window_logits
 from ecg.models.spiking import SpikingNetwork
 
 
 class ScriptedMember(nn.Module):
-    """One spiking network's layers in eval mode; `forward` -> logits [B, classes]."""
+    """One spiking network's layers in eval mode; `forward` -> its readout [T, B, outputs]."""
 
     def __init__(self, model: SpikingNetwork) -> None:
         super().__init__()
@@ -59,7 +60,7 @@ class ScriptedMember(nn.Module):
                     spk = (mem > self.threshold).to(mem.dtype)
                 spikes.append(spk)
             h = torch.stack(spikes)
-        return self.readout(h).mean(0)
+        return self.readout(h)
 
 
 class ScriptedSNNEnsemble(nn.Module):
@@ -80,20 +81,30 @@ class ScriptedSNNEnsemble(nn.Module):
         self.event_step = float(getattr(config, "event_step", 1.0))
         self.event_levels = int(getattr(config, "event_levels", 1))
         self.dtype = first.fcs[0].weight.dtype
+        # beat models read their readout per beat (ecg.models.heads); 0: averaged over steps
+        self.beat_classes = int(getattr(config, "beat_classes", 0))
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.to(self.dtype)
+        present = torch.zeros(x.shape[0], self.steps, dtype=torch.bool, device=x.device)
         if self.constant:
             seq = x
         else:
             steps = x.reshape(x.shape[0], self.steps, self.step_features)
+            present = steps[:, :, self.present] != 0
             if self.events:
-                present = steps[:, :, self.present] != 0
                 steps = level_crossings(steps, present, self.event_step, self.event_levels)
             seq = steps.transpose(0, 1)
         total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for member in self.members:
-            total = total + torch.softmax(member(seq, self.constant, self.steps), 1)[:, 1]
+            readout = member(seq, self.constant, self.steps)
+            if self.beat_classes > 0:
+                beats = readout[:, :, : self.beat_classes].transpose(0, 1)
+                rhythm = readout[:, :, self.beat_classes :].mean(0)
+                logits = window_logits(beats, rhythm, present)
+            else:
+                logits = readout.mean(0)
+            total = total + torch.softmax(logits, 1)[:, 1]
         return total / len(self.members)
 
 

@@ -20,8 +20,10 @@ class ModelOutput(NamedTuple):
     `LogisticBaseline`, returns all-zero `spikes` of the readout's shape)."""
 
     spikes: Tensor  # [T, B, N] spikes of the last hidden layer (zeros for a non-spiking model)
-    membrane: Tensor  # [T, B, classes] the readout at each step
-    logits: Tensor  # [B, classes] the readout averaged over time
+    membrane: Tensor  # [T, B, outputs] the readout at each step
+    logits: Tensor  # [B, 2] window logits (Normal, Arrhythmia)
+    beat_logits: Tensor | None = None  # [B, T, beat classes] per step (beat models)
+    rhythm_logits: Tensor | None = None  # [B, rhythm classes] per window (beat models)
 
 
 class LayerActivity(NamedTuple):

@@ -1,9 +1,9 @@
 """BeatANN: BeatSNN's non-spiking twin, the same layer sizes with ReLU in place of Leaky.
 
-    per step: Linear -> ReLU (-> dropout) ... -> Linear;  logits = output averaged over T
+    per step: Linear -> ReLU (-> dropout) ... -> Linear;  read as BeatSNN's (`ecg.models.heads`)
 
-Output: membrane = per-step output values [T, B, 2]; spikes = zeros of that shape (an ANN
-emits no spikes; zeros keep the tuple's shapes and any spike count honest).
+Output: membrane = per-step output values [T, B, outputs]; spikes = zeros of that shape (an
+ANN emits no spikes; zeros keep the tuple's shapes and any spike count honest).
 
 Cost: the first layer computes the window-feature part once per window and the beat part on
 present beats only (it is zero on padding); the deeper layers are dense, run on every present
@@ -15,10 +15,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ecg.features.layout import BEAT_FEATURES
 from ecg.models.base import ECGModel, ModelOutput
 from ecg.models.beat_steps import as_steps, first_layer_macs, present_beats
 from ecg.models.configs import BeatANNConfig
+from ecg.models.heads import init_prior, read_heads
 from ecg.models.registry import register
+
+PRESENT = BEAT_FEATURES.index("present")
 
 
 @register
@@ -30,11 +34,11 @@ class BeatANN(ECGModel):
         super().__init__()
         self.config = config
         self.num_steps, self.step_features = config.num_steps, config.step_features
-        self.hidden, self.num_classes = [*config.hidden], config.num_classes
-        self.dropout = config.dropout
-        sizes = [self.step_features, *self.hidden, self.num_classes]
+        self.hidden, self.dropout = [*config.hidden], config.dropout
+        sizes = [self.step_features, *self.hidden, config.beat_classes + config.rhythm_classes]
         for i in range(len(sizes) - 1):
             setattr(self, f"fc{i + 1}", torch.nn.Linear(sizes[i], sizes[i + 1]))
+        init_prior(self.fcs[-1], config.beat_classes)
 
     @property
     def fcs(self) -> list[torch.nn.Linear]:
@@ -45,6 +49,7 @@ class BeatANN(ECGModel):
 
     def forward(self, x: Tensor) -> ModelOutput:
         h = self.encode(x)  # [B, T, F]
+        present = h[:, :, PRESENT] != 0
         keep = 1.0 - self.dropout
         for i, fc in enumerate(self.fcs):
             h = fc(h)
@@ -53,8 +58,10 @@ class BeatANN(ECGModel):
                 if self.training and self.dropout > 0:  # one mask per window, as in the SNN
                     mask = h.new_empty(h.shape[0], 1, h.shape[2]).bernoulli_(keep).div_(keep)
                     h = h * mask
-        membrane = h.transpose(0, 1)  # [T, B, classes]
-        return ModelOutput(torch.zeros_like(membrane), membrane, membrane.mean(0))
+        membrane = h.transpose(0, 1)  # [T, B, outputs]
+        heads = read_heads(membrane, present, self.config.beat_classes)
+        zeros = torch.zeros_like(membrane)
+        return ModelOutput(zeros, membrane, heads.window, heads.beats, heads.rhythm)
 
     @torch.no_grad()
     def cost(self, x: Tensor) -> dict[str, float]:

@@ -7,8 +7,9 @@ level-crossing events (`ecg.models.encoding.level_crossings`): an ordinary beat 
 beat that differs from the one before is a burst, and the window's features are events at the
 first step. Every layer then does accumulates driven by spikes (SynOps), none does
 multiply-accumulates. `encoding: analog` feeds the values as currents instead (MACs on the
-first layer). Neurons: `ecg.models.spiking`; logits = readout of the last hidden layer's
-spikes averaged over the T steps.
+first layer). Neurons: `ecg.models.spiking`. The readout of the last hidden layer's spikes at
+step t gives beat t's class; averaged over the steps, the window's rhythm; the window flag
+is derived from both (`ecg.models.heads`).
 
 Example::
 
@@ -22,9 +23,11 @@ import torch
 from torch import Tensor
 
 from ecg.features.layout import BEAT_FEATURES
+from ecg.models.base import ModelOutput
 from ecg.models.beat_steps import as_steps, first_layer_macs, present_beats
 from ecg.models.configs import BeatSNNConfig
 from ecg.models.encoding import crossing_events, held_levels, level_crossings
+from ecg.models.heads import init_prior, read_heads
 from ecg.models.registry import register
 from ecg.models.spiking import Prepared, SpikingNetwork
 
@@ -43,19 +46,26 @@ class BeatSNN(SpikingNetwork):
         self.encoding = config.encoding
         width = config.step_features * (4 * config.event_levels if self.events else 1)
         self._build_layers(
-            [width, *config.hidden, config.num_classes],
+            [width, *config.hidden, config.beat_classes + config.rhythm_classes],
             beta=config.beta,
             threshold=config.threshold,
             surrogate_slope=config.surrogate_slope,
             dropout=config.dropout,
             reset=config.reset,
         )
+        init_prior(self.fcs[-1], config.beat_classes)
         if self.events:
             # Default init scales by 1/sqrt(fan-in), but at most a few of the channels of a
             # value fire at a step: initialise as if fc1 read the values themselves, or the
             # network starts silent and gets no gradient.
             with torch.no_grad():
                 self.fc1.weight.mul_((width / config.step_features) ** 0.5)
+
+    def outputs(self, p: Prepared, spikes: Tensor, readout: Tensor) -> ModelOutput:
+        """Beat t's class from the readout at step t, the rhythm from its mean, the window
+        flag from both (`ecg.models.heads`)."""
+        heads = read_heads(readout, p.x[:, :, PRESENT] != 0, self.config.beat_classes)
+        return ModelOutput(spikes, readout, heads.window, heads.beats, heads.rhythm)
 
     @property
     def events(self) -> bool:

@@ -42,6 +42,12 @@ def _check_layout(num_steps: int, step_features: int, num_classes: int) -> None:
     check(num_classes >= 2, "num_classes", ">= 2", num_classes)
 
 
+def _check_heads(config: object) -> None:
+    check(config.num_classes == 2, "num_classes", "2 (Normal, Arrhythmia)", config.num_classes)
+    for name in ("beat_classes", "rhythm_classes"):
+        check(getattr(config, name) >= 2, name, ">= 2", getattr(config, name))
+
+
 @dataclass(frozen=True)
 class DeepSNNConfig:
     arch: ClassVar[str] = "deep"
@@ -80,7 +86,9 @@ class BeatSNNConfig:
     num_steps: int = MAX_BEATS  # beats per window (padded with zero steps)
     step_features: int = STEP_FEATURES  # values per step: beat vector + window features
     hidden: tuple[int, ...] = (64, 32)  # hidden LIF layer sizes
-    num_classes: int = 2  # Normal, Arrhythmia
+    num_classes: int = 2  # Normal, Arrhythmia (derived from the two heads below)
+    beat_classes: int = 4  # per-step readout: beat class (N, S, V, F)
+    rhythm_classes: int = 6  # per-window readout: rhythm class, sinus first
     beta: float = 0.9  # membrane decay per step (beat)
     threshold: float = 1.0  # firing threshold U_thr
     surrogate_slope: float = 25.0  # k of the fast-sigmoid surrogate gradient
@@ -93,6 +101,7 @@ class BeatSNNConfig:
     def __post_init__(self) -> None:
         _check_layout(self.num_steps, self.step_features, self.num_classes)
         _check_hidden(self)
+        _check_heads(self)
         _check_neuron(self.beta, self.threshold, self.surrogate_slope, self.reset)
         encodings = " or ".join(BEAT_ENCODINGS)
         check(self.encoding in BEAT_ENCODINGS, "encoding", encodings, self.encoding)
@@ -110,12 +119,15 @@ class BeatANNConfig:
     num_steps: int = MAX_BEATS  # beats per window (padded with zero steps)
     step_features: int = STEP_FEATURES  # values per step: beat vector + window features
     hidden: tuple[int, ...] = (64, 32)  # hidden ReLU layer sizes
-    num_classes: int = 2  # Normal, Arrhythmia
+    num_classes: int = 2  # Normal, Arrhythmia (derived from the two heads below)
+    beat_classes: int = 4  # per-step readout: beat class (N, S, V, F)
+    rhythm_classes: int = 6  # per-window readout: rhythm class, sinus first
     dropout: float = 0.2  # on hidden activations during training, one mask per window
 
     def __post_init__(self) -> None:
         _check_layout(self.num_steps, self.step_features, self.num_classes)
         _check_hidden(self)
+        _check_heads(self)
 
     @property
     def input_width(self) -> int:

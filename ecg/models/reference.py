@@ -43,4 +43,4 @@ class ReferenceSNN(nn.Module):
             lif.reset_mem()
         readout = torch.stack(out_rec)
         model.last_activity = LayerActivity(p.input_spikes, torch.stack(counts, 1), p.steps)
-        return ModelOutput(torch.stack(spk_rec), readout, readout.mean(0))
+        return model.outputs(p, torch.stack(spk_rec), readout)

@@ -2,7 +2,7 @@
 followed by `snntorch.Leaky` (fast-sigmoid surrogate; reset to zero as NIR's LIF states it, or
 by subtraction), simulated by the fast `LeakyScan` kernel (`ecg.models.lif`), and a linear
 readout `fc{L}` of the last hidden layer's spikes at every step; the logits are that readout
-averaged over the steps.
+averaged over the steps (BeatSNN reads it per beat: `ecg.models.heads`).
 
 A subclass says how its input becomes per-step currents (`prepare`); simulating the layers,
 dropout, firing rates and synaptic operations are shared. The layers have no recurrence
@@ -49,7 +49,7 @@ class SpikingNetwork(ECGModel):
         dropout: float,
         reset: str,
     ) -> None:
-        self.hidden, self.num_classes = [*sizes[1:-1]], int(sizes[-1])
+        self.hidden, self.readout_size = [*sizes[1:-1]], int(sizes[-1])
         self.beta, self.threshold = float(beta), float(threshold)
         self.surrogate_slope, self.dropout = float(surrogate_slope), float(dropout)
         self.reset = reset
@@ -145,7 +145,12 @@ class SpikingNetwork(ECGModel):
             h, count = LeakyScan.apply(h, p.masks[i], *args)
             counts.append(count)
         readout = self.fcs[-1](h.reshape(-1, h.shape[-1])).view(p.steps, batch, -1)
-        return ModelOutput(h, readout, readout.mean(0)), counts
+        return self.outputs(p, h, readout), counts
+
+    def outputs(self, p: Prepared, spikes: Tensor, readout: Tensor) -> ModelOutput:
+        """The model's outputs from the last hidden layer's `spikes` and the `readout` [T, B,
+        outputs] at every step: by default the window logits are the readout averaged."""
+        return ModelOutput(spikes, readout, readout.mean(0))
 
     def firing_rates(self, activity: LayerActivity | None = None) -> Tensor:
         """Mean spikes per neuron per step of each layer `[layers]`, over the windows."""
@@ -161,7 +166,7 @@ class SpikingNetwork(ECGModel):
         """
         act = activity or self.last_activity
         fan_out = torch.tensor(
-            [*self.hidden[1:], self.num_classes],
+            [*self.hidden[1:], self.readout_size],
             dtype=act.layer_spikes.dtype,
             device=act.layer_spikes.device,
         )

@@ -30,6 +30,13 @@ def _check_loss(batch_size: int, weight_decay: float, focal_alpha: float, gamma:
     check(gamma >= 0, "focal_gamma", ">= 0", gamma)
 
 
+def _check_task_weights(beat: float, classes: tuple[float, ...], rhythm: float) -> None:
+    check(beat >= 0, "beat_loss_weight", ">= 0", beat)
+    check(rhythm >= 0, "rhythm_loss_weight", ">= 0", rhythm)
+    ok = len(classes) == 4 and all(w > 0 for w in classes)
+    check(ok, "beat_class_weights", "4 positive weights (N, S, V, F)", list(classes))
+
+
 @dataclass(frozen=True)
 class StageSchedule:
     num_epochs: int  # epochs at most (early stopping may end sooner)
@@ -54,9 +61,13 @@ class TransferConfig:
     specificity_target: float
     selection: str  # which epoch a member keeps: last | g_mean | targets (on its inner fold)
     lr_schedule: str  # constant | one_cycle, per stage
+    beat_loss_weight: float  # beat models: focal loss of each labelled beat's class
+    beat_class_weights: tuple[float, ...]  # its weight per class N, S, V, F
+    rhythm_loss_weight: float  # beat models: focal loss of each window's rhythm class
 
     def __post_init__(self) -> None:
         _check_loss(self.batch_size, self.weight_decay, self.focal_alpha, self.focal_gamma)
+        _check_task_weights(self.beat_loss_weight, self.beat_class_weights, self.rhythm_loss_weight)
         _check_fraction("dropout", self.dropout, closed=False)
         patience = self.early_stopping_patience
         check(patience > 0, "early_stopping_patience", "a positive integer", patience)
@@ -107,6 +118,9 @@ class FitConfig:
     #   one reaching sensitivity_target, or Youden's J
     lr_schedule: str  # "constant", or "one_cycle": warm up to learning_rate, anneal to ~0
     frozen: tuple[str, ...]  # module names whose parameters stay fixed
+    beat_loss_weight: float  # 0: the window loss alone (the data has no beat labels)
+    beat_class_weights: tuple[float, ...]
+    rhythm_loss_weight: float
 
     def __post_init__(self) -> None:
         StageSchedule(self.num_epochs, self.learning_rate)
@@ -136,6 +150,11 @@ class FitConfig:
             threshold_rule="youden",
             lr_schedule=pre.lr_schedule,
             frozen=(),
+            # synthetic windows carry no beat or rhythm labels: the window loss alone, which
+            # reaches both readouts through the window flag they make
+            beat_loss_weight=0.0,
+            beat_class_weights=(1.0, 1.0, 1.0, 1.0),
+            rhythm_loss_weight=0.0,
         )
 
     @classmethod
@@ -161,4 +180,7 @@ class FitConfig:
             threshold_rule="sensitivity_target",
             lr_schedule=transfer.lr_schedule,
             frozen=FROZEN_IN_STAGE1 if stage == "1" else (),
+            beat_loss_weight=transfer.beat_loss_weight,
+            beat_class_weights=transfer.beat_class_weights,
+            rhythm_loss_weight=transfer.rhythm_loss_weight,
         )

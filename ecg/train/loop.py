@@ -1,6 +1,7 @@
 """The training loop shared by pretraining, both transfer stages and cross-validation.
 
-`fit` is built from named pieces: per epoch `train_one_epoch` (AdamW over a seeded shuffle),
+`fit` is built from named pieces: per epoch `train_one_epoch` (AdamW over a seeded shuffle;
+`ecg.train.epoch`),
 `validate` (sensitivity / specificity / G-mean at 0.5), the `ModelSelector`, and
 `TrainingCheckpoint`s: `best_path` for the selected epoch, `last_path` after every epoch for
 resuming. After training, `finalise` reloads the best epoch and chooses the decision threshold
@@ -25,22 +26,16 @@ import torch
 from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
 from ecg.core.progress import log as print_line
-from ecg.core.progress import progress
 from ecg.data.files import ECGDataset
 from ecg.eval.metrics import binary_metrics
-from ecg.eval.scoring import predict, scores_from_logits
 from ecg.eval.threshold import threshold_by_rule
 from ecg.train.checkpoint import NO_METRICS, TrainingCheckpoint
 from ecg.train.config import FitConfig
-from ecg.train.losses import FocalLoss
+from ecg.train.epoch import train_one_epoch, validate
+from ecg.train.losses import TaskLoss
 from ecg.train.run_state import RunState
 
 EpochCallback = Callable[[dict[str, Any]], None]
-
-
-def epoch_seed(seed: int, stage: str, epoch: int) -> int:
-    stage_code = {"pretrain": 0, "1": 1, "2": 2}.get(stage, 3)
-    return (seed * 1_000_003 + stage_code * 10_007 + epoch) % (2**63)
 
 
 def freeze(model: torch.nn.Module, names: tuple[str, ...]) -> None:
@@ -61,60 +56,6 @@ def check_two_classes(train: ECGDataset, val: ECGDataset) -> None:
                 f"{name} split has a single class ({int(data.labels[0])} only); "
                 "cannot train or select a model"
             )
-
-
-def validate(
-    model: torch.nn.Module, data: ECGDataset, loss_fn: FocalLoss, *, device: torch.device
-) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics at threshold 0.5 plus the loss, and the scores, on `data`."""
-    logits = predict(model, data.inputs, batch_size=256, device=device)
-    scores = scores_from_logits(logits)
-    labels = data.labels.numpy()
-    metrics = binary_metrics(labels, (scores >= 0.5).astype(np.int64))
-    metrics["loss"] = float(loss_fn(logits, data.labels)) if len(labels) else float("nan")
-    return metrics, scores
-
-
-def train_one_epoch(
-    model: torch.nn.Module,
-    data: ECGDataset,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: FocalLoss,
-    cfg: FitConfig,
-    *,
-    seed: int,
-    epoch: int,
-    device: torch.device,
-    last_good: Path,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-) -> float:
-    """One pass over a seeded shuffle of `data` (the learning rate follows `scheduler` batch
-    by batch, when there is one); returns the mean training loss."""
-    torch.manual_seed(epoch_seed(seed, cfg.stage, epoch))
-    gen = torch.Generator().manual_seed(epoch_seed(seed, cfg.stage, epoch) + 1)
-    order = torch.randperm(len(data), generator=gen)
-    model.train()
-    total, count = 0.0, 0
-    starts = range(0, len(data), cfg.batch_size)
-    with progress(starts, desc=f"stage {cfg.stage} epoch {epoch}", unit="batch") as bar:
-        for batch, i in enumerate(bar, start=1):
-            idx = order[i : i + cfg.batch_size]
-            x, y = data.inputs[idx], data.labels[idx]
-            loss = loss_fn(model(x.to(device)).logits, y.to(device))
-            if not torch.isfinite(loss):
-                raise ECGError(
-                    f"stage {cfg.stage}: non-finite loss at epoch {epoch}, batch {batch}; "
-                    f"try a lower learning rate (now {cfg.learning_rate:g}); the last good "
-                    f"checkpoint is {last_good}"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-    return total / max(count, 1)
 
 
 @dataclass
@@ -179,7 +120,13 @@ def fit(
         lr=cfg.learning_rate,
         weight_decay=cfg.weight_decay,
     )
-    loss_fn = FocalLoss(alpha=cfg.focal_alpha, gamma=cfg.focal_gamma)
+    loss_fn = TaskLoss(
+        alpha=cfg.focal_alpha,
+        gamma=cfg.focal_gamma,
+        beat_weight=cfg.beat_loss_weight,
+        beat_class_weights=cfg.beat_class_weights,
+        rhythm_weight=cfg.rhythm_loss_weight,
+    ).to(device)
     scheduler = None
     if cfg.lr_schedule == "one_cycle":
         steps = cfg.num_epochs * math.ceil(len(train) / cfg.batch_size)

@@ -85,7 +85,7 @@ def cross_validate(start: Path, out: Path, cfg: dict[str, Any], data_dir: Path) 
             live_dir=out / "live" / f"stage{stage}",
             stage1_dir=out / "stage1",
         )
-    document, _, _ = evaluate_models(
+    document, _, _, _ = evaluate_models(
         cv,
         seed=seed,
         sensitivity_target=cfg["sensitivity_target"],

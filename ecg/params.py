@@ -13,7 +13,7 @@ from ecg.core.params_file import ParamsFile
 from ecg.data.beat_labels import PREDICTED_CLASSES
 from ecg.data.rhythms import RHYTHM_CLASSES
 from ecg.features.layout import MAX_BEATS, STEP_FEATURES
-from ecg.models.configs import CONFIGS, GBM
+from ecg.models.configs import BOOSTED, CONFIGS
 
 
 def network_configs(params: ParamsFile, *, dropout: float) -> dict[str, Any]:
@@ -23,9 +23,9 @@ def network_configs(params: ParamsFile, *, dropout: float) -> dict[str, Any]:
     configs = {arch: model_config(params, arch, dropout=dropout) for arch in CONFIGS}
     if not isinstance(models, list) or not models:
         raise ECGError(f"{params.path}: 'crossval.models' must be a non-empty list")
-    unknown = [m for m in models if m not in configs and m != GBM]
+    unknown = [m for m in models if m not in configs and m not in BOOSTED]
     if unknown:
-        known = ", ".join([*CONFIGS, GBM])
+        known = ", ".join([*CONFIGS, *BOOSTED])
         raise ECGError(f"{params.path}: 'crossval.models' has {unknown[0]!r}; expected {known}")
     return {m: configs[m] for m in models if m in configs}
 

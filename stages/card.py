@@ -1,5 +1,5 @@
 """DVC stage `card`: models/final/MODEL_CARD.md from the figures of this run
-(metrics/cv.json, metrics/cv_per_subject.csv) and the final model."""
+(metrics/cv.json, metrics/ec57.json, metrics/cv_per_subject.csv) and the final model."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     plain["members"] = len(ckpt.get("members", [])) or 1
     with open(metrics / "cv_per_subject.csv", newline="") as f:
         subjects = list(csv.DictReader(f))
-    write_text(model_card(read_json(metrics / "cv.json"), plain, subjects), args.out)
+    card = model_card(
+        read_json(metrics / "cv.json"), plain, subjects, read_json(metrics / "ec57.json")
+    )
+    write_text(card, args.out)
     print(f"card: {args.out}")
 
 

@@ -1,6 +1,7 @@
 """DVC stage `evaluate`: every model's ensembles from their stage-2 members, out-of-fold
 thresholds, cross-validated and DS2 figures with subject-bootstrap intervals, per-subject
-table and curves (metrics/cv*.json|csv, metrics/plots/cv), and the final model users get
+table and curves (metrics/cv*.json|csv, metrics/plots/cv), EC57 beat statistics
+(metrics/ec57.json), and the final model users get
 (models/final/model.pt)."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_config(ParamsFile(args.params))
     with timed("evaluate"):
-        document, files, final = evaluate_models(
+        document, ec57, files, final = evaluate_models(
             **config, data_dir=Path("data/mitbih_processed"),
             members_dir=Path("models/stage2"),
         )  # fmt: skip
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         write_text(text, Path(args.metrics_dir) / name)
     save_torch(final, args.final)
     write_json(document, Path(args.metrics_dir) / "cv.json")
+    write_json(ec57, Path(args.metrics_dir) / "ec57.json")
     for name, r in document["models"].items():
         log(
             f"evaluate {name}: pooled AUROC {r['pooled_auroc']:.3f}, sensitivity "

@@ -13,7 +13,7 @@ from ecg.core.timing import timed
 from ecg.train.config import StageSchedule, TransferConfig
 from ecg.train.fine_tune import fine_tune
 from ecg.train.gbm import GBMConfig
-from ecg.train.plan import GBM, CrossvalConfig
+from ecg.train.plan import BOOSTED, CrossvalConfig
 
 
 def load_config(params: ParamsFile) -> dict:
@@ -23,7 +23,9 @@ def load_config(params: ParamsFile) -> dict:
         "cv": cv,
         "transfer": params.top_level(TransferConfig),
         "schedule": params.group("stage2", StageSchedule),
-        "gbm": params.group("model.gbm", GBMConfig) if GBM in cv.models else None,
+        "boosted": {
+            name: params.group(f"model.{name}", GBMConfig) for name in BOOSTED if name in cv.models
+        },
     }
 
 

@@ -5,7 +5,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from ecg.core.errors import ECGError
-from ecg.train.losses import FocalLoss
+from ecg.data.beat_labels import EXTRA, PADDING
+from ecg.models.base import ModelOutput
+from ecg.train.losses import FocalLoss, TaskLoss, multiclass_focal
 
 
 def test_gamma0_alpha_half_is_half_cross_entropy():
@@ -66,3 +68,61 @@ def test_invalid_parameters(kwargs, name):
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="logits"):
         FocalLoss()(torch.zeros(4, 3), torch.zeros(4, dtype=torch.int64))
+
+
+# --- the beat models' three losses ---------------------------------------------------------
+
+
+def heads_output(batch: int = 3, steps: int = 5) -> ModelOutput:
+    g = torch.Generator().manual_seed(0)
+    beats = torch.randn(batch, steps, 4, generator=g, requires_grad=True)
+    rhythm = torch.randn(batch, 6, generator=g, requires_grad=True)
+    window = torch.randn(batch, 2, generator=g, requires_grad=True)
+    return ModelOutput(torch.zeros(1), torch.zeros(1), window, beats, rhythm)
+
+
+def test_task_loss_trains_labelled_n_s_v_f_beats_only():
+    out = heads_output()
+    labels, rhythms = torch.tensor([0, 1, 1]), torch.tensor([0, 2, 5])
+    codes = torch.full((3, 5), PADDING)
+    codes[0, :3] = torch.tensor([0, 1, EXTRA])
+    codes[1, :2] = torch.tensor([4, 2])  # a Q beat: not learned
+    loss = TaskLoss(alpha=0.75, gamma=2.0, beat_weight=1.0, rhythm_weight=0.5)
+    total = loss(out, labels, codes, rhythms)
+    total.backward()
+    trained = torch.zeros(3, 5, dtype=torch.bool)
+    trained[0, :2] = trained[1, 1] = True
+    assert (out.beat_logits.grad.abs().sum(-1) > 0).eq(trained).all()
+    assert (out.rhythm_logits.grad.abs().sum(-1) > 0).all()
+    beat = multiclass_focal(out.beat_logits[trained], codes[trained], gamma=2.0)
+    rhythm = multiclass_focal(out.rhythm_logits, rhythms, gamma=2.0)
+    window = FocalLoss(alpha=0.75, gamma=2.0)(out.logits, labels)
+    torch.testing.assert_close(total, window + beat + 0.5 * rhythm)
+
+
+def test_task_loss_without_beat_labels_or_readouts_is_the_window_loss():
+    out = heads_output()
+    labels = torch.tensor([0, 1, 1])
+    loss = TaskLoss(alpha=0.75, gamma=2.0, beat_weight=1.0, rhythm_weight=0.5)
+    window = FocalLoss(alpha=0.75, gamma=2.0)(out.logits, labels)
+    torch.testing.assert_close(loss(out, labels), window)  # synthetic data: no labels
+    plain = out._replace(beat_logits=None, rhythm_logits=None)  # DeepSNN, logreg
+    codes = torch.zeros(3, 5, dtype=torch.int64)
+    torch.testing.assert_close(
+        loss(plain, labels, codes, torch.zeros(3, dtype=torch.int64)), window
+    )
+
+
+def test_class_weights_scale_each_beat_class():
+    logits = torch.zeros(2, 4)
+    targets = torch.tensor([0, 1])
+    weights = torch.tensor([1.0, 3.0, 1.0, 1.0])
+    per_item = -math.log(0.25) * 0.75**2
+    # equal per-item losses: the weighted mean is that loss, whatever the weights
+    torch.testing.assert_close(
+        multiclass_focal(logits, targets, gamma=2.0, weights=weights), torch.tensor(per_item)
+    )
+    logits = torch.tensor([[2.0, 0, 0, 0], [0.0, 0, 0, 0]])  # the S beat is the harder one
+    light = multiclass_focal(logits, targets, gamma=0.0)
+    heavy = multiclass_focal(logits, targets, gamma=0.0, weights=weights)
+    assert heavy > light

@@ -92,6 +92,7 @@ def test_the_threshold_comes_from_out_of_fold_scores_only(monkeypatch, tmp_path)
     monkeypatch.setattr(evaluation, "load_member", lambda path: {})
     monkeypatch.setattr(evaluation, "check_member", lambda *a: None)
     monkeypatch.setattr(evaluation, "member_scorer", fake_scorer)
+    monkeypatch.setattr(evaluation, "member_readouts", lambda ckpt, name: lambda inputs: None)
     out = evaluation.evaluate_members(jobs, {"x": data}, tmp_path, sensitivity_target=0.75)
     ensemble = out["x"].folds[0]
     assert ensemble.threshold == pytest.approx(0.6)  # 3/4 of OOF positives, no false alarm
@@ -158,7 +159,7 @@ def run_stages(root: Path, out: str) -> Path:
     fine_tune("1", **common, schedule=StageSchedule(2, 0.01), out_dir=s1, live_dir=root / "live")
     fine_tune(
         "2", **common, schedule=StageSchedule(2, 0.01), out_dir=root / out / "stage2",
-        live_dir=root / "live", stage1_dir=s1, gbm=GBM,
+        live_dir=root / "live", stage1_dir=s1, boosted={"gbm": GBM},
     )  # fmt: skip
     return root / out
 

@@ -43,13 +43,26 @@ def test_the_card_carries_the_run_figures_and_failures():
     ids = ["100", "222", "230"]
     checkpoint = {"threshold": 0.3419, "input": INPUT, "members": 4, "train_subjects": ids,
                   "train_records": ids}  # fmt: skip
-    card = model_card(cv, checkpoint, subjects)
+    cv["models"]["beat"]["per_class_sensitivity"] = {
+        "S_beats": {"windows": 20, "sensitivity": 0.85},
+        "preexcitation": {"windows": 0, "sensitivity": None},
+    }
+    stats = {"veb": {"sensitivity": 0.9, "ppv": 0.95, "fpr": 0.004},
+             "sveb": {"sensitivity": 0.5, "ppv": 0.25, "fpr": 0.02}}  # fmt: skip
+    ec57 = {
+        "cv": {"beat": {**stats, "rhythm_recall": {"af": {"windows": 10, "recall": 0.7}}}},
+        "ds2": {"beat": stats},
+    }
+    card = model_card(cv, checkpoint, subjects, ec57)
     for heading in ("## Intended use", "## Out of scope", "## Training data",
-                    "## Cross-validated figures", "## Known failure modes",
-                    "## Input requirements"):  # fmt: skip
+                    "## Cross-validated figures", "## What kind of arrhythmia",
+                    "## Known failure modes", "## Input requirements"):  # fmt: skip
         assert heading in card, heading
     assert "| beat (this model) | 0.971 [0.941, 0.991] |" in card
     assert "| gbm | 0.968" in card
+    assert "| DS1 -> DS2 | 90.0% | 95.0% | 0.4% | 50.0% | 25.0% | 2.0% |" in card
+    assert "af 70.0% of 10" in card and "S_beats 85.0% of 20" in card
+    assert "preexcitation" not in card  # no window of it: nothing to say
     assert "flagged at >= 0.3419" in card and "ensemble of 4 members" in card
     assert "record 230: sensitivity 0.05 of 60" in card
     assert "record 222: specificity 0.00" in card

@@ -1,4 +1,5 @@
-"""Running a model over many windows: logits, probabilities and mean per-window cost."""
+"""Running a model over many windows: logits, probabilities, a beat model's beat and rhythm
+class probabilities, and mean per-window cost."""
 
 from __future__ import annotations
 
@@ -21,6 +22,24 @@ def predict(
         for i in range(0, len(signals), batch_size)
     ]
     return torch.cat(out) if out else torch.zeros(0, 2)
+
+
+@reproducible_compute()
+@torch.no_grad()
+def predict_readouts(
+    model: nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A beat model's class probabilities: per beat slot [N, T, beat classes] and per window
+    rhythm [N, rhythm classes]; None for a model without those readouts."""
+    model.eval()
+    beats, rhythms = [], []
+    for i in range(0, len(signals), batch_size):
+        out = model(signals[i : i + batch_size].to(device))
+        if out.beat_logits is None:
+            return None
+        beats.append(torch.softmax(out.beat_logits.double(), -1).cpu().numpy())
+        rhythms.append(torch.softmax(out.rhythm_logits.double(), -1).cpu().numpy())
+    return np.concatenate(beats), np.concatenate(rhythms)
 
 
 def scores_from_logits(logits: torch.Tensor) -> np.ndarray:

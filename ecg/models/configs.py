@@ -153,4 +153,8 @@ class LogRegConfig:
 CONFIGS: dict[str, type] = {
     c.arch: c for c in (DeepSNNConfig, BeatSNNConfig, BeatANNConfig, LogRegConfig)
 }
-GBM = "gbm"  # the gradient-boosting baseline, compared beside the registered architectures
+# The gradient-boosting baselines, compared beside the registered architectures: on the
+# window features (`ecg.train.gbm`), and per beat with a rhythm booster (`ecg.train.beat_gbm`).
+GBM = "gbm"
+BEAT_GBM = "beat_gbm"
+BOOSTED = (GBM, BEAT_GBM)

@@ -1,5 +1,6 @@
-"""What the evaluate stage writes from the ensembles: `metrics/cv.json`, the held-out scores
-of every window, the per-subject table, curve files for `dvc plots`, and the final model."""
+"""What the evaluate stage writes from the ensembles: `metrics/cv.json`, `metrics/ec57.json`
+(what kind of arrhythmia, beat by beat), the held-out scores of every window, the per-subject
+table, curve files for `dvc plots`, and the final model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import torch
 
 from ecg.core.storage import load_torch
 from ecg.data.files import ECGDataset
+from ecg.eval.class_report import (
+    beat_statistics,
+    class_sensitivity,
+    published_rows,
+    rhythm_recall,
+)
 from ecg.eval.config import BootstrapConfig
 from ecg.eval.cv_report import curve_files, cv_summary, subject_table
 from ecg.eval.metrics import auroc, binary_metrics
@@ -20,12 +27,12 @@ from ecg.models.checkpoint import ensemble_payload, load_model
 from ecg.train.evaluation import Ensemble, Evaluation, evaluate_members
 from ecg.train.fine_tune import model_inputs, trained_kinds
 from ecg.train.folds import fold_summary
-from ecg.train.plan import GBM, CrossvalConfig, member_jobs, outer_folds
+from ecg.train.plan import BOOSTED, CrossvalConfig, member_jobs, outer_folds
 
 
 def _cost(name: str, ensemble: Ensemble, signals: torch.Tensor) -> dict[str, float]:
     """Per-window cost of one member on held-out windows (each member costs the same)."""
-    if name == GBM:
+    if name in BOOSTED:
         return {"note": "gradient-boosted trees: no multiply-accumulate count"}
     model = load_model(ensemble.members[0])
     per_member = mean_cost(model, signals, device=torch.device("cpu"))
@@ -88,6 +95,10 @@ def cv_outputs(
             summary["dechazal"] = dechazal_summary(ev.dechazal, data)
         figures[name] = summary
         flags[name] = (scores >= np.asarray(thresholds)[fold_of]).astype(np.int64)
+        if data.beat_classes is not None:  # written by preprocess; absent in some tests
+            summary["per_class_sensitivity"] = class_sensitivity(
+                flags[name], *_class_arrays(data)[:2], data.rhythm_classes.numpy()
+            )
         columns["fold"] = (fold_of + 1).tolist()
         columns[f"{name}_score"] = np.round(scores, 6).tolist()
         columns[f"{name}_flag"] = flags[name].tolist()
@@ -99,6 +110,42 @@ def cv_outputs(
     table = subject_table(labels, flags, subjects)
     files["cv_per_subject.csv"] = csv_text(table, list(table[0]))
     return figures, files
+
+
+def _class_arrays(data: ECGDataset) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    return data.beat_classes.numpy(), data.missed_beats.numpy(), list(data.record_ids)
+
+
+def _class_figures(ensembles: list[Ensemble], data: ECGDataset) -> dict[str, Any]:
+    """EC57 figures and rhythm recall of a beat model's ensembles on their test rows."""
+    rows = np.concatenate([e.test_rows for e in ensembles])
+    codes, missed, records = _class_arrays(data)
+    beats = np.concatenate([e.test_beats for e in ensembles])
+    rhythms = np.concatenate([e.test_rhythms for e in ensembles])
+    figures = beat_statistics(beats, codes[rows], missed[rows], [records[i] for i in rows])
+    figures["rhythm_recall"] = rhythm_recall(rhythms, data.rhythm_classes.numpy()[rows])
+    return figures
+
+
+def ec57_document(evaluations: dict[str, Evaluation], data: ECGDataset) -> dict[str, Any]:
+    """metrics/ec57.json: every model with per-beat classes, cross-validated (held-out folds)
+    and DS1 -> DS2, beside the published inter-patient rows."""
+    document: dict[str, Any] = {
+        "protocol": "EC57 beat by beat against the reference beats within 150 ms of a "
+        "detected QRS; missed reference beats count as missed beats of their class; Q beats "
+        "excluded; only windows that pass the quality gate are scored",
+        "published_ds2": published_rows(),
+        "cv": {},
+        "ds2": {},
+    }
+    if data.beat_classes is None:
+        return document
+    for name, ev in evaluations.items():
+        if ev.folds and ev.folds[0].test_beats is not None:
+            document["cv"][name] = _class_figures(ev.folds, data)
+        if ev.dechazal is not None and ev.dechazal.test_beats is not None:
+            document["ds2"][name] = _class_figures([ev.dechazal], data)
+    return document
 
 
 def final_checkpoint(ensemble: Ensemble, data: ECGDataset, **meta: Any) -> dict[str, Any]:
@@ -177,9 +224,9 @@ def evaluate_models(
     input_spec: dict[str, Any],
     data_dir: Path,
     members_dir: Path,
-) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
-    """(metrics/cv.json, {file name: CSV text}, the final model's checkpoint) from the
-    stage-2 members of every model."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, Any]]:
+    """(metrics/cv.json, metrics/ec57.json, {file name: CSV text}, the final model's
+    checkpoint) from the stage-2 members of every model."""
     inputs = model_inputs(data_dir, trained_kinds(members_dir, cv.models))
     data = inputs[cv.product]
     jobs = member_jobs(data, cv, seed=seed)
@@ -194,4 +241,4 @@ def evaluate_models(
         figures, data, outer_folds(data, cv, seed=seed), cv, final_threshold=final.threshold,
         sensitivity_target=sensitivity_target, specificity_target=specificity_target,
     )  # fmt: skip
-    return document, files, checkpoint
+    return document, ec57_document(evaluations, data), files, checkpoint

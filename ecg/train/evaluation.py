@@ -21,7 +21,7 @@ from ecg.core.parallel import parallel_map
 from ecg.core.storage import load_torch
 from ecg.data.files import ECGDataset
 from ecg.eval.threshold import choose_threshold
-from ecg.train.members import member_record, member_scorer
+from ecg.train.members import member_readouts, member_record, member_scorer
 from ecg.train.plan import DS2_BENCHMARK, FINAL, MemberJob
 
 
@@ -34,6 +34,9 @@ class Ensemble:
     oof_scores: np.ndarray
     test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     test_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean of members
+    # beat models: mean of the members' class probabilities on the test rows
+    test_beats: np.ndarray | None = None  # [n, T, beat classes]
+    test_rhythms: np.ndarray | None = None  # [n, rhythm classes]
 
 
 @dataclass
@@ -87,13 +90,17 @@ def _init(inputs: dict[str, ECGDataset], members_dir: str) -> None:
     _WORKER.update(inputs=inputs, members_dir=Path(members_dir))
 
 
-def _score(job: MemberJob) -> tuple[np.ndarray, np.ndarray]:
+def _score(job: MemberJob) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(out-of-fold scores, test scores, test beat and rhythm probabilities or None)."""
     data, path = _WORKER["inputs"][job.model], _WORKER["members_dir"] / job.path
     ckpt = load_member(path)
     check_member(ckpt, path, job, data)
     score = member_scorer(ckpt, name=str(path))
     val = score(data.inputs[job.val_rows])
-    return val, score(data.inputs[job.test_rows]) if len(job.test_rows) else np.zeros(0)
+    if not len(job.test_rows):
+        return val, np.zeros(0), None
+    test = data.inputs[job.test_rows]
+    return val, score(test), member_readouts(ckpt, name=str(path))(test)
 
 
 def evaluate_members(
@@ -126,6 +133,10 @@ def evaluate_members(
             test_rows=members[0].test_rows,
             test_scores=np.mean([scores[i][1] for i in idx], axis=0),
         )
+        readouts = [scores[i][2] for i in idx]
+        if all(r is not None for r in readouts):
+            ensemble.test_beats = np.mean([r[0] for r in readouts], axis=0)
+            ensemble.test_rhythms = np.mean([r[1] for r in readouts], axis=0)
         evaluation = out.setdefault(model, Evaluation())
         if name == DS2_BENCHMARK:
             evaluation.dechazal = ensemble

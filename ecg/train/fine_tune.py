@@ -24,14 +24,14 @@ from ecg.models.checkpoint import load_model
 from ecg.train.config import FROZEN_IN_STAGE1, FitConfig, StageSchedule, TransferConfig
 from ecg.train.gbm import GBMConfig
 from ecg.train.members import StageRecipe, train_members
-from ecg.train.plan import GBM, CrossvalConfig, member_jobs
+from ecg.train.plan import BOOSTED, CrossvalConfig, member_jobs
 
 
 def pretrained_kinds(models: list[str], pretrained_dir: Path) -> dict[str, str]:
     """What each model reads: the beat layout for gradient boosting, otherwise what its
     pretrained network reads (a DeepSNN's view is part of its config)."""
     return {
-        name: "beats" if name == GBM else load_model(pretrained_dir / f"{name}.pt").input_kind
+        name: "beats" if name in BOOSTED else load_model(pretrained_dir / f"{name}.pt").input_kind
         for name in models
     }
 
@@ -78,7 +78,7 @@ def fine_tune(
     out_dir: Path,
     live_dir: Path,
     stage1_dir: Path | None = None,
-    gbm: GBMConfig | None = None,
+    boosted: dict[str, GBMConfig] | None = None,
 ) -> dict[str, Any]:
     """Run stage "1" or "2" for every member into `out_dir`; returns per-model figures."""
     if stage == "2" and stage1_dir is None:
@@ -87,17 +87,17 @@ def fine_tune(
     inputs = model_inputs(data_dir, kinds)
     start: dict[str, str] = {}
     for name in cv.models:
-        if name == GBM:
+        if name in BOOSTED:
             continue
         pretrained = pretrained_dir / f"{name}.pt"
         if has_stage1(pretrained):
             start[name] = str(pretrained if stage == "1" else stage1_dir)
         elif stage == "2":
             start[name] = str(pretrained)
-    trained = [m for m in cv.models if m in start or (m == GBM and stage == "2")]
+    trained = [m for m in cv.models if m in start or (m in BOOSTED and stage == "2")]
     jobs = member_jobs(inputs[cv.product], cv, seed=seed, models=trained)
     fit = FitConfig.transfer_stage(transfer, schedule, stage=stage)
-    recipe = StageRecipe(fit=fit, dropout=transfer.dropout, start=start, gbm=gbm)
+    recipe = StageRecipe(fit=fit, dropout=transfer.dropout, start=start, boosted=boosted or {})
     with atomic_dir(out_dir) as tmp:
         rows = train_members(jobs, inputs, recipe, out_dir=tmp, live_dir=live_dir)
         run = {
@@ -108,7 +108,7 @@ def fine_tune(
             "crossval": as_dict(cv),
             "start": start,
             "inputs": kinds,
-            "gbm": None if gbm is None else as_dict(gbm),
+            "boosted": {name: as_dict(c) for name, c in (boosted or {}).items()},
             "members": [job.path for job in jobs],
         }
         write_json(run, tmp / "config.json")

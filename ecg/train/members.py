@@ -13,24 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ecg.core.errors import ECGError
 from ecg.core.parallel import parallel_map
 from ecg.core.progress import log as print_line
 from ecg.core.storage import load_torch, save_torch
 from ecg.data.files import ECGDataset
-from ecg.eval.scoring import predict, scores_from_logits
+from ecg.eval.scoring import predict, predict_readouts, scores_from_logits
 from ecg.models.checkpoint import load_model
+from ecg.models.configs import BOOSTED, GBM
+from ecg.train.beat_gbm import beat_gbm_readouts, fit_beat_gbm
 from ecg.train.config import FitConfig
 from ecg.train.gbm import GBMConfig, fit_gbm, score_gbm
 from ecg.train.live import LiveLog
 from ecg.train.loop import fit
-from ecg.train.plan import GBM, MemberJob
+from ecg.train.plan import MemberJob
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class StageRecipe:
     fit: FitConfig
     dropout: float  # of the networks while training
     start: dict[str, str]  # network -> folder (or file) its members start from
-    gbm: GBMConfig | None = None  # stage 2 trains the gradient-boosting baseline
+    boosted: dict[str, GBMConfig] = field(default_factory=dict)  # stage 2: boosted baselines
 
 
 def start_checkpoint(recipe: StageRecipe, job: MemberJob) -> Path:
@@ -81,9 +84,9 @@ def train_member(
     """Train `job`'s member for one stage into `out_path`; its summary figures."""
     record = member_record(job, data)
     train, val = data.subset(job.train_rows), data.subset(job.val_rows)
-    if job.model == GBM:
-        booster = fit_gbm(train.inputs, train.labels, recipe.gbm, seed=job.seed)
-        save_torch({"booster": booster, "stage": recipe.fit.stage, **record}, out_path)
+    if job.model in BOOSTED:
+        boosters = _fit_boosted(job, train, recipe)
+        save_torch({**boosters, "stage": recipe.fit.stage, **record}, out_path)
         return {"member": job.path}
     start = start_checkpoint(recipe, job)
     ckpt = load_torch(start, what="start checkpoint (run the stage before this one)")
@@ -106,14 +109,46 @@ def train_member(
     return {"member": job.path, **result.summary()}
 
 
+def _fit_boosted(job: MemberJob, train: ECGDataset, recipe: StageRecipe) -> dict[str, str]:
+    if job.model == GBM:
+        cfg = recipe.boosted[GBM]
+        return {"booster": fit_gbm(train.inputs, train.labels, cfg, seed=job.seed)}
+    if train.beat_classes is None or train.rhythm_classes is None:
+        raise ECGError(f"{job.model}: the data has no beat labels (rerun the preprocess stage)")
+    return fit_beat_gbm(
+        train.inputs,
+        train.beat_classes,
+        train.rhythm_classes,
+        recipe.boosted[job.model],
+        class_weights=recipe.fit.beat_class_weights,
+        seed=job.seed,
+    )
+
+
 def member_scorer(ckpt: dict[str, Any], *, name: str) -> Callable[[torch.Tensor], np.ndarray]:
     """Probability of Arrhythmia per row, by a loaded stage-2 member checkpoint of any
     model (the model is built once, for every set of rows it scores)."""
     if "booster" in ckpt:
         return lambda inputs: score_gbm(ckpt["booster"], inputs)
+    if "beat_booster" in ckpt:
+        return lambda inputs: beat_gbm_readouts(ckpt, inputs)[2]
     model = load_model(ckpt, name=name)
     cpu = torch.device("cpu")
     return lambda inputs: scores_from_logits(predict(model, inputs, batch_size=512, device=cpu))
+
+
+def member_readouts(
+    ckpt: dict[str, Any], *, name: str
+) -> Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray] | None]:
+    """Beat and rhythm class probabilities per row of a loaded member (None for a model
+    without those readouts)."""
+    if "booster" in ckpt:
+        return lambda inputs: None
+    if "beat_booster" in ckpt:
+        return lambda inputs: beat_gbm_readouts(ckpt, inputs)[:2]
+    model = load_model(ckpt, name=name)
+    cpu = torch.device("cpu")
+    return lambda inputs: predict_readouts(model, inputs, batch_size=512, device=cpu)
 
 
 # --- the pool ------------------------------------------------------------------------------
@@ -133,7 +168,7 @@ def _run(job: MemberJob) -> dict[str, Any]:
         w["inputs"][job.model],
         w["recipe"],
         out_path=w["out"] / job.path,
-        live_dir=None if job.model == GBM else w["live"] / member,
+        live_dir=None if job.model in BOOSTED else w["live"] / member,
         log=lambda line: print_line(f"stage {w['recipe'].fit.stage} {member}: {line}"),
     )
 

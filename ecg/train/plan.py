@@ -19,7 +19,7 @@ import numpy as np
 from ecg.core.config import check
 from ecg.data.files import ECGDataset
 from ecg.data.splits import DS1, DS2
-from ecg.models.configs import CONFIGS, GBM
+from ecg.models.configs import BOOSTED, CONFIGS
 from ecg.train.folds import subject_folds
 
 FINAL = "final"  # the product's ensemble on every subject: what users get
@@ -28,13 +28,13 @@ DS2_BENCHMARK = "dechazal"  # trained on DS1, judged on DS2
 
 @dataclass(frozen=True)
 class CrossvalConfig:
-    models: list[str]  # compared side by side: architectures (ecg.models.configs), or "gbm"
+    models: list[str]  # compared side by side: architectures (ecg.models.configs), boosted
     product: str  # the model trained on every subject into models/final
     folds: int  # outer subject folds: each subject is held out exactly once
     inner_folds: int  # per ensemble: its members, and the out-of-fold scores
 
     def __post_init__(self) -> None:
-        known = [*CONFIGS, GBM]
+        known = [*CONFIGS, *BOOSTED]
         check(len(self.models) > 0, "models", "a non-empty list", self.models)
         for name in self.models:
             check(name in known, "models", f"a list of {', '.join(known)}", name)

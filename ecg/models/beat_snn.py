@@ -12,7 +12,7 @@ spikes averaged over the T steps.
 
 Example::
 
-    model = BeatSNN(BeatSNNConfig(num_steps=32, step_features=42, hidden=(64, 32)))
+    model = BeatSNN(BeatSNNConfig(num_steps=32, step_features=49, hidden=(64, 32)))
     probability = model.score(beat_layout_rows)  # [B]
 """
 

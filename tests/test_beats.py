@@ -4,6 +4,7 @@ import pytest
 from ecg.core.errors import ECGError
 from ecg.features.beat_features import beat_representation, detect_beats, nanmedian
 from ecg.features.layout import (
+    ATRIAL_BEAT_FEATURES,
     BEAT_FEATURES,
     CONTEXT_BEAT_FEATURES,
     CONTEXT_WINDOW_FEATURES,
@@ -67,7 +68,8 @@ def test_constants():
     assert len(WINDOW_FEATURES) == 9 and len(set(WINDOW_FEATURES)) == 9
     assert BEAT_FEATURES[0] == "present"
     assert len(CONTEXT_BEAT_FEATURES) == 6 and len(CONTEXT_WINDOW_FEATURES) == 20
-    assert STEP_BEAT == 13 and STEP_FEATURES == 42
+    assert len(ATRIAL_BEAT_FEATURES) == 7
+    assert STEP_BEAT == 20 and STEP_FEATURES == 49
     assert WINDOW_CENTRE.shape == WINDOW_SCALE.shape == (29,) and (WINDOW_SCALE > 0).all()
 
 
@@ -232,13 +234,15 @@ def test_model_input_layout_and_inverse():
     rng = np.random.default_rng(0)
     ctx_seq = rng.normal(0, 0.2, (3, MAX_BEATS, 6)).astype(np.float32)
     ctx_feats = (WINDOW_CENTRE[9:] + rng.normal(0, 0.1, (3, 20))).astype(np.float32)
-    x = model_input(LayoutParts(seq, ctx_seq, feats, ctx_feats))
+    atrial = rng.normal(0, 0.2, (3, MAX_BEATS, 7)).astype(np.float32)
+    x = model_input(LayoutParts(seq, ctx_seq, feats, ctx_feats, atrial))
     assert x.shape == (3, MAX_BEATS * STEP_FEATURES) and x.dtype == np.float32
     steps = x.reshape(3, MAX_BEATS, STEP_FEATURES)
     nb = len(BEAT_FEATURES)
     np.testing.assert_array_equal(steps[:, :, :nb], seq)
     present = seq[:, :, :1] != 0
-    np.testing.assert_array_equal(steps[:, :, nb:STEP_BEAT], np.where(present, ctx_seq, 0))
+    np.testing.assert_array_equal(steps[:, :, nb : nb + 6], np.where(present, ctx_seq, 0))
+    np.testing.assert_array_equal(steps[:, :, nb + 6 : STEP_BEAT], np.where(present, atrial, 0))
     scaled = (np.hstack([feats, ctx_feats]) - WINDOW_CENTRE) / WINDOW_SCALE
     want = np.broadcast_to(np.clip(scaled, -8, 8)[:, None], (3, 32, 29))
     np.testing.assert_allclose(steps[:, :, STEP_BEAT:], want, rtol=1e-6, atol=1e-6)
@@ -246,10 +250,11 @@ def test_model_input_layout_and_inverse():
     back = split_model_input(x)
     np.testing.assert_array_equal(back.beats, seq)
     np.testing.assert_array_equal(back.context_beats, np.where(present, ctx_seq, 0))
+    np.testing.assert_array_equal(back.atrial_beats, np.where(present, atrial, 0))
     np.testing.assert_allclose(back.window, feats, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(back.context_window, ctx_feats, rtol=1e-5, atol=1e-4)
     with pytest.raises(ECGError, match="beats must be"):
-        model_input(LayoutParts(seq[:, :, :3], ctx_seq, feats, ctx_feats))
+        model_input(LayoutParts(seq[:, :, :3], ctx_seq, feats, ctx_feats, atrial))
     with pytest.raises(ECGError):
         split_model_input(x[:, :-1])
 

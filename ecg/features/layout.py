@@ -1,8 +1,10 @@
 """The beat layout: what the beat models read, one row per window of MAX_BEATS steps.
 
 Step t holds, for detected beat t of the window (zeros for padding beyond the window's beats),
-its window-relative vector (`BEAT_FEATURES`, `ecg.features.beat_features`) and its patient-
-context vector (`CONTEXT_BEAT_FEATURES`, `ecg.features.context`), followed by the window's
+its window-relative vector (`BEAT_FEATURES`, `ecg.features.beat_features`), its patient-
+context vector (`CONTEXT_BEAT_FEATURES`, `ecg.features.context`) and its rhythm and atrial
+evidence against the patient's recent beats (`ATRIAL_BEAT_FEATURES`, `ecg.features.atrial`),
+followed by the window's
 features, the same at every step: window-relative (`WINDOW_FEATURES`) and patient-context
 (`CONTEXT_WINDOW_FEATURES`). The window features are standardised with fixed physiological
 constants (never fitted to data), written beside each name in `WINDOW_TABLE` and
@@ -38,6 +40,15 @@ CONTEXT_BEAT_FEATURES: tuple[str, ...] = (
     "c_deviation",
     "c_amplitude",
     "c_width",
+)
+ATRIAL_BEAT_FEATURES: tuple[str, ...] = (
+    "rr_local",
+    "rr_long",
+    "p_correlation",
+    "p_amplitude",
+    "pr_shift",
+    "gap_p",
+    "onset_slope",
 )
 
 
@@ -84,9 +95,9 @@ CONTEXT_WINDOW_TABLE: tuple[WindowFeature, ...] = (  # patient-context
 )
 WINDOW_FEATURES: tuple[str, ...] = tuple(f.name for f in WINDOW_TABLE)
 CONTEXT_WINDOW_FEATURES: tuple[str, ...] = tuple(f.name for f in CONTEXT_WINDOW_TABLE)
-STEP_BEAT = len(BEAT_FEATURES) + len(CONTEXT_BEAT_FEATURES)  # 13, zero on padding
+STEP_BEAT = len(BEAT_FEATURES) + len(CONTEXT_BEAT_FEATURES) + len(ATRIAL_BEAT_FEATURES)  # 20
 STEP_WINDOW = len(WINDOW_FEATURES) + len(CONTEXT_WINDOW_FEATURES)  # 29, at every step
-STEP_FEATURES = STEP_BEAT + STEP_WINDOW  # 42
+STEP_FEATURES = STEP_BEAT + STEP_WINDOW  # 49
 CLIP = 8.0
 
 # (value - centre) / scale of the window features, in the order WINDOW_FEATURES +
@@ -100,10 +111,11 @@ class LayoutParts(NamedTuple):
     context_beats: np.ndarray  # [N, T, 6] patient-context beat vectors (0 on padding)
     window: np.ndarray  # [N, 9] window-relative features, raw values
     context_window: np.ndarray  # [N, 20] patient-context window features, raw values
+    atrial_beats: np.ndarray  # [N, T, 7] rhythm and atrial beat vectors (0 on padding)
 
 
 def model_input(parts: LayoutParts) -> np.ndarray:
-    """The stored rows float32 [N, T * STEP_FEATURES] of the four parts."""
+    """The stored rows float32 [N, T * STEP_FEATURES] of the five parts."""
     beats = np.asarray(parts.beats, dtype=np.float32)
     n, t = beats.shape[:2]
     shapes = {
@@ -111,6 +123,7 @@ def model_input(parts: LayoutParts) -> np.ndarray:
         "context_beats": (n, t, len(CONTEXT_BEAT_FEATURES)),
         "window": (n, len(WINDOW_FEATURES)),
         "context_window": (n, len(CONTEXT_WINDOW_FEATURES)),
+        "atrial_beats": (n, t, len(ATRIAL_BEAT_FEATURES)),
     }
     for name, shape in shapes.items():
         got = np.shape(getattr(parts, name))
@@ -123,6 +136,7 @@ def model_input(parts: LayoutParts) -> np.ndarray:
         [
             beats,
             np.where(present, parts.context_beats, 0.0).astype(np.float32),
+            np.where(present, parts.atrial_beats, 0.0).astype(np.float32),
             np.broadcast_to(scaled[:, None, :], (n, t, STEP_WINDOW)),
         ],
         axis=2,
@@ -131,7 +145,7 @@ def model_input(parts: LayoutParts) -> np.ndarray:
 
 
 def split_model_input(signals: np.ndarray) -> LayoutParts:
-    """Inverse of `model_input` (up to the [-8, 8] clip): the four parts, window features
+    """Inverse of `model_input` (up to the [-8, 8] clip): the five parts, window features
     back in raw units."""
     x = np.asarray(signals, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] % STEP_FEATURES:
@@ -139,11 +153,12 @@ def split_model_input(signals: np.ndarray) -> LayoutParts:
             f"split_model_input: signals must be [N, T * {STEP_FEATURES}], got {list(x.shape)}"
         )
     steps = x.reshape(x.shape[0], -1, STEP_FEATURES)
-    nb = len(BEAT_FEATURES)
+    nb, nc = len(BEAT_FEATURES), len(BEAT_FEATURES) + len(CONTEXT_BEAT_FEATURES)
     window = steps[:, 0, STEP_BEAT:] * WINDOW_SCALE + WINDOW_CENTRE
     return LayoutParts(
         beats=steps[:, :, :nb].copy(),
-        context_beats=steps[:, :, nb:STEP_BEAT].copy(),
+        context_beats=steps[:, :, nb:nc].copy(),
         window=window[:, : len(WINDOW_FEATURES)],
         context_window=window[:, len(WINDOW_FEATURES) :],
+        atrial_beats=steps[:, :, nc:STEP_BEAT].copy(),
     )

@@ -1,11 +1,12 @@
 """The beat-layout rows of windows, identical in training and inference: window-relative
 features from each window and its own detected beats, patient context from the record's
-past (`ecg.features.context`)."""
+past (`ecg.features.context`, `ecg.features.atrial`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ecg.features.atrial import lone_atrial, record_atrial
 from ecg.features.beat_features import beat_representation
 from ecg.features.context import lone_context, record_context
 from ecg.features.layout import MAX_BEATS, LayoutParts, model_input
@@ -22,7 +23,8 @@ def record_rows(rec: ConditionedRecord, beats: np.ndarray) -> np.ndarray:
     ctx_sequence, ctx_features = record_context(
         rec.filtered, beats, starts, window, fs, max_beats=MAX_BEATS
     )
-    return model_input(LayoutParts(sequence, ctx_sequence, features, ctx_features))
+    atrial = record_atrial(rec.filtered, beats, starts, window, fs, max_beats=MAX_BEATS)
+    return model_input(LayoutParts(sequence, ctx_sequence, features, ctx_features, atrial))
 
 
 def lone_rows(windows: np.ndarray, beats: list[np.ndarray], fs: float) -> np.ndarray:
@@ -31,4 +33,5 @@ def lone_rows(windows: np.ndarray, beats: list[np.ndarray], fs: float) -> np.nda
     windows = np.atleast_2d(windows)
     sequence, features = beat_representation(windows, beats, fs)
     ctx_sequence, ctx_features = lone_context(windows, beats, fs, max_beats=MAX_BEATS)
-    return model_input(LayoutParts(sequence, ctx_sequence, features, ctx_features))
+    atrial = lone_atrial(windows, beats, fs, max_beats=MAX_BEATS)
+    return model_input(LayoutParts(sequence, ctx_sequence, features, ctx_features, atrial))

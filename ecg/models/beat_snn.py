@@ -13,7 +13,7 @@ is derived from both (`ecg.models.heads`).
 
 Example::
 
-    model = BeatSNN(BeatSNNConfig(num_steps=32, step_features=42, hidden=(64, 32)))
+    model = BeatSNN(BeatSNNConfig(num_steps=32, step_features=49, hidden=(64, 32)))
     probability = model.score(beat_layout_rows)  # [B]
 """
 

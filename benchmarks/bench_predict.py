@@ -54,7 +54,7 @@ from ecg.eval.metrics import auroc
 from ecg.inference import load_model, score_record
 from ecg.inference.outputs import write_outputs
 from ecg.inference.recording import read_recording
-from ecg.inference.scoring import condition, mains_frequency, model_rows, probabilities
+from ecg.inference.scoring import condition, mains_frequency, model_rows, readouts
 from ecg.signal.conditioning import resample
 from ecg.signal.gaps import missing_mask
 from ecg.signal.organisation import organised
@@ -92,7 +92,7 @@ def phase_times(path: Path, model, repeats: int) -> dict[str, float]:
             rows = model_rows(cond, beats, model)
             times["features"] = time.perf_counter() - t
             t = time.perf_counter()
-            probabilities(model, rows)
+            readouts(model, rows)
             times["model"] = time.perf_counter() - t
             t = time.perf_counter()
             sqi(cond.raw_windows, cond.fs, mains_hz=mains)

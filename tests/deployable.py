@@ -24,8 +24,16 @@ INPUT = {
 
 
 def untrained_members(
-    arch: str = "beat", *, members: int = 2, seed: int = 0, gain: float = 4.0, **config_fields
+    arch: str = "beat",
+    *,
+    members: int = 2,
+    seed: int = 0,
+    gain: float = 4.0,
+    flat_readout: bool = False,
+    **config_fields,
 ):
+    """`flat_readout`: a beat model's readout without its prior (`ecg.models.heads`), so that
+    beat classes and rhythms vary with the input (with the prior every beat reads N)."""
     torch.manual_seed(seed)
     if arch == "deep":
         config_fields = {"input_size": 2500, "num_steps": 20, **config_fields}
@@ -36,6 +44,8 @@ def untrained_members(
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(gain)
+            if flat_readout:
+                model.fcs[-1].bias.zero_()
         models.append(model.eval())
     return models
 
@@ -47,10 +57,13 @@ def write_deployable(
     members: int = 2,
     threshold: float = 0.5,
     seed=0,
+    flat_readout: bool = False,
     **config_fields,
 ) -> Path:
     """`config_fields`: of the architecture's config (e.g. a DeepSNN's `view`)."""
-    untrained = untrained_members(arch, members=members, seed=seed, **config_fields)
+    untrained = untrained_members(
+        arch, members=members, seed=seed, flat_readout=flat_readout, **config_fields
+    )
     payload = ensemble_payload(
         [model_payload(m) for m in untrained],
         threshold=threshold,

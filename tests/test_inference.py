@@ -350,3 +350,38 @@ def test_record_100_scores_equal_the_pipeline_path(model):
     assert len(api.probability) == len(expected) == 180
     np.testing.assert_allclose(api.probability, expected, atol=1e-6, rtol=0)
     np.testing.assert_allclose(api.sqi, pipeline.sqi, atol=1e-6)
+
+
+def test_readouts_are_the_members_mean_probabilities(model):
+    import torch
+
+    from ecg.features.layout import MAX_BEATS, STEP_FEATURES
+
+    x = torch.randn(5, MAX_BEATS * STEP_FEATURES)
+    out = model.readouts(x)
+    torch.testing.assert_close(out.probability, model.probabilities(x), rtol=0, atol=0)
+    members = [m(x) for m in model.scorer.members]
+    beats = sum(o.beat_logits.softmax(-1) for o in members) / len(members)
+    torch.testing.assert_close(out.beats, beats)
+    assert out.beats.shape == (5, MAX_BEATS, 4) and out.rhythm.shape == (5, 6)
+    torch.testing.assert_close(out.rhythm.sum(-1), torch.ones(5, dtype=out.rhythm.dtype))
+
+
+def test_beat_classes_per_window_step_overlap_and_unreadable():
+    from ecg.inference.beat_classes import NO_CLASS, classify_beats
+
+    beats = np.array([5, 15, 25, 35, 45, 55])
+    starts = np.array([0, 20, 40])  # windows of 30 samples, overlapping by 10
+    readable = np.array([True, True, False])
+    steps = 2  # a window's third beat is beyond its readout
+    beat_probs = np.zeros((3, steps, 4))
+    beat_probs[0, :, 1] = 1  # window 0: S, S
+    beat_probs[1, :, 2] = 1  # window 1: V, V
+    beat_probs[2, :, 3] = 1  # unreadable: never used
+    rhythm_probs = np.eye(6)[[1, 2, 3]]
+    beat_class, rhythm, counts = classify_beats(beats, starts, 30, readable, beat_probs,
+                                                rhythm_probs)  # fmt: skip
+    # 25 is window 0's third beat (no class there) and window 1's first: V
+    assert beat_class.tolist() == [1, 1, 2, 2, NO_CLASS, NO_CLASS]
+    assert rhythm.tolist() == [1, 2, NO_CLASS]
+    assert counts.tolist() == [[0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 0]]

@@ -26,8 +26,9 @@ from ecg.cli.main import main
 from ecg.core.cli import run_cli
 from ecg.core.storage import file_sha256
 from ecg.inference import load_model, model_lookup, score_record
+from ecg.inference.outputs import RHYTHM_NOTES
 from ecg.inference.recording import Recording
-from ecg.inference.scoring import COLUMNS, STATUS, RecordScores
+from ecg.inference.scoring import COLUMNS, READOUT_COLUMNS, STATUS, RecordScores
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at, write_edf
 from tests.wfdb_records import write_record
@@ -115,8 +116,9 @@ def read_windows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     text = path.read_text().splitlines()
     notes = [line for line in text if line.startswith("#")]
     head, *body = text[len(notes) :]
-    assert head.split(",") == list(COLUMNS)
-    return notes, [dict(zip(COLUMNS, line.split(","), strict=True)) for line in body]
+    assert head.split(",") == list(COLUMNS + READOUT_COLUMNS)
+    return notes, [dict(zip(COLUMNS + READOUT_COLUMNS, line.split(","), strict=True))
+                   for line in body]  # fmt: skip
 
 
 def files(folder: Path) -> set[str]:
@@ -199,7 +201,7 @@ def test_odd_file_names_get_safe_distinct_stems_that_wfdb_reads(model_path, tmp_
     assert all(re.fullmatch(r"strip-[0-9a-f]{6}", s) for s in stems[5:])
     for stem in stems:
         ann = wfdb.rdann(str(out / stem), "snn")
-        assert ann.fs == 250 and ann.sample[0] == 0 and set(ann.symbol) == {"+"}
+        assert ann.fs == 250 and ann.sample[0] == 0 and ann.symbol[0] == "+"
         _, rows = read_windows(out / f"{stem}_windows.csv")
         assert len(rows) == 3
     assert files(out) == {f"{s}{e}" for s in stems for e in ("_windows.csv", ".snn")}
@@ -247,8 +249,13 @@ def test_a_half_second_nan_run_makes_its_window_unreadable(flag_all, tmp_path, c
     assert all(0 <= float(rows[i]["probability"]) <= 1 for i in (0, 2))
     assert [float(r["gap_s"]) for r in rows] == [0.0, 0.5, 0.008]
     ann = wfdb.rdann(str(out / "gappy"), "snn")
-    assert list(ann.sample) == [0, 10 * fs, 20 * fs]
-    assert ann.aux_note == ["(ARR", "(UNREADABLE", "(ARR"]
+    plus = [i for i, s in enumerate(ann.symbol) if s == "+"]
+    assert list(ann.sample[plus]) == [0, 10 * fs, 20 * fs]
+    # the beat model names each window's rhythm; the unreadable window's beats get no class
+    assert [ann.aux_note[i] for i in plus] == [RHYTHM_NOTES[rows[0]["rhythm"]], "(UNREADABLE",
+                                               RHYTHM_NOTES[rows[2]["rhythm"]]]  # fmt: skip
+    beats = ann.sample[[s != "+" for s in ann.symbol]]
+    assert len(beats) and not np.any((beats >= 10 * fs) & (beats < 20 * fs))
 
     code, doc = predict_json(capsys, str(path), "--model", str(flag_all), "--out", str(out),
                              "--no-plot")  # fmt: skip
@@ -260,7 +267,8 @@ def test_a_half_second_nan_run_makes_its_window_unreadable(flag_all, tmp_path, c
     assert record["windows"][1] | {"sqi": None} == {
         "start_s": 10.0, "end_s": 20.0, "status": "unreadable", "probability": None, "flag": 0,
         "sqi": None, "low_quality": record["windows"][1]["low_quality"], "gap_s": 0.5,
-        "beats": record["windows"][1]["beats"], "heart_rate": None,
+        "beats": record["windows"][1]["beats"], "heart_rate": None, "rhythm": None,
+        "s_beats": None, "v_beats": None, "f_beats": None,
     }  # fmt: skip
 
 
@@ -553,7 +561,7 @@ def test_json_of_a_mixed_batch_with_one_fs(model_path, tmp_path, capsys):
                           "outputs"}  # fmt: skip
         assert len(r["windows"]) == 3 and r["summary"]["windows"] == 3
         for w in r["windows"]:
-            assert list(w) == list(COLUMNS) and w["status"] in STATUS
+            assert list(w) == list(COLUMNS + READOUT_COLUMNS) and w["status"] in STATUS
             assert w["status"] == ("arrhythmia" if w["flag"] else "normal")
         assert r["outputs"] == {"windows": str(out / f"{r['name']}_windows.csv"),
                                 "annotations": str(out / f"{r['name']}.snn")}  # fmt: skip

@@ -30,7 +30,7 @@ def add_parser(commands: Any) -> None:
         "predict",
         help="score recordings (WFDB, EDF, CSV, NumPy) per 10-s window",
         description="Score each RECORD per window and write <name>_windows.csv, <name>.snn "
-        "(WFDB annotations) and <name>.png into --out.",
+        "(WFDB rhythm and, for beat models, N/S/V/F beat annotations) and <name>.png into --out.",
     )
     what = "WFDB record path without extension, or a .edf, .csv or .npy file"
     p.add_argument("records", nargs="+", metavar="RECORD", help=what)
@@ -55,8 +55,16 @@ def summary_line(name: str, summary: dict[str, Any], lead: str, paths: dict[str,
         f"{name} (lead {lead}): {summary['windows']} windows ({summary['duration_s'] / 60:.1f} "
         f"min), {summary['flagged']} flagged ({100 * summary['flagged_share']:.1f}%), "
         f"{summary['unreadable_windows']} unreadable, {summary['low_quality_windows']} of low "
-        f"signal quality, {summary['beats']} beats -> {', '.join(str(p) for p in paths.values())}"
+        f"signal quality, {summary['beats']} beats{ectopic_text(summary)} -> "
+        f"{', '.join(str(p) for p in paths.values())}"
     )
+
+
+def ectopic_text(summary: dict[str, Any]) -> str:
+    """A beat model's ectopic beats, " (S 1, V 3, F 0)"; "" for a model without readouts."""
+    if summary["classified_beats"] is None:
+        return ""
+    return f" (S {summary['s_beats']}, V {summary['v_beats']}, F {summary['f_beats']})"
 
 
 def score_one(record: str, base: str, stems: list[str], model: DeployedModel,

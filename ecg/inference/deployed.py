@@ -6,16 +6,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+from torch import Tensor
 
 from ecg.core.config import from_mapping
 from ecg.core.errors import ECGError
 from ecg.inference.model_lookup import find_model
+from ecg.models.base import arrhythmia_probability
 from ecg.models.checkpoint import load_scorer
 from ecg.models.ensemble import MeanEnsemble
 from ecg.signal.input_spec import InputSpec
+
+
+class Readouts(NamedTuple):
+    """Means over the ensemble's members of their softmax probabilities."""
+
+    probability: Tensor  # [B] of Arrhythmia, as `DeployedModel.probabilities`
+    beats: Tensor | None  # [B, T, beat classes] per step (None: the model reads out no beats)
+    rhythm: Tensor | None  # [B, rhythm classes] (None: the model reads out no rhythm)
 
 
 @dataclass
@@ -34,6 +44,18 @@ class DeployedModel:
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Probability of Arrhythmia per row of model input `[B]`."""
         return self.scorer.score(x)
+
+    @torch.no_grad()
+    def readouts(self, x: Tensor) -> Readouts:
+        """The window probabilities and, for beat models, the mean beat-class and rhythm
+        probabilities (`ecg.models.heads`), from one forward pass of each member."""
+        outputs = [member(x) for member in self.scorer.members]
+        probability = torch.stack([arrhythmia_probability(o.logits) for o in outputs]).mean(0)
+        if any(o.beat_logits is None or o.rhythm_logits is None for o in outputs):
+            return Readouts(probability, None, None)
+        beats = torch.stack([o.beat_logits.softmax(-1) for o in outputs]).mean(0)
+        rhythm = torch.stack([o.rhythm_logits.softmax(-1) for o in outputs]).mean(0)
+        return Readouts(probability, beats, rhythm)
 
 
 def load_model(path: str | os.PathLike | None = None) -> DeployedModel:

@@ -1,14 +1,24 @@
 """What `ecg-snn predict` writes per recording, all or nothing:
 
     <stem>_windows.csv   '#' lines naming the model, threshold, record, lead, rate and mains,
-                         then one row per scored window (`ecg.inference.scoring.COLUMNS`)
-    <stem>.snn           WFDB rhythm annotations ('+' at the recording's own rate, read with
-                         `wfdb.rdann(path, "snn")`): "(ARR", "(N" (the model's Normal class)
-                         or "(UNREADABLE" where a run of such windows starts, the first
-                         window included
+                         then one row per scored window (`ecg.inference.scoring.COLUMNS`,
+                         then `READOUT_COLUMNS`: rhythm, s_beats, v_beats, f_beats, empty for
+                         a model without beat and rhythm readouts or an unreadable window)
+    <stem>.snn           WFDB annotations at the recording's own rate (read with
+                         `wfdb.rdann(path, "snn")`), in one file as MIT-BIH's .atr, so that a
+                         viewer shows beat labels and rhythm strip together: rhythm
+                         annotations ('+') where a run of windows with one rhythm starts, the
+                         first window included, and for a beat model the AAMI class of every
+                         classified beat ('N', 'S', 'V', 'F' at its detected sample). The
+                         rhythm note is "(ARR" or "(N" (the model's Normal class) for a model
+                         without readouts; for a beat model it names the window's rhythm
+                         (`RHYTHM_NOTES`: "(N" sinus, "(AFIB" af, "(VT" ventricular, "(BII"
+                         av_block, "(PREX" preexcitation, "(ARR" other); "(UNREADABLE" for
+                         both
     <stem>.png           the recording (beats marked) with flagged windows red, unreadable
-                         ones blue and low-quality ones hatched over any class; the window
-                         scores; and a zoomed strip of each of the first flagged episodes
+                         ones blue and low-quality ones hatched over any class, and a beat
+                         model's S, V and F beats marked; the window scores; and a zoomed
+                         strip of each of the first flagged episodes, ectopic beats lettered
 
 The files are written into a temporary folder beside them and moved into place together,
 with Ctrl-C held off while they move: a failed or interrupted record leaves none of its
@@ -28,12 +38,19 @@ from pathlib import Path
 import numpy as np
 
 from ecg.core.errors import ECGError
+from ecg.data.beat_labels import PREDICTED_CLASSES
+from ecg.data.rhythms import RHYTHM_CLASSES
+from ecg.inference.beat_classes import NO_CLASS
 from ecg.inference.plot import write_plot
 from ecg.inference.recording import Recording
-from ecg.inference.scoring import COLUMNS, RecordScores
+from ecg.inference.scoring import COLUMNS, READOUT_COLUMNS, RecordScores
 
 ANNOTATION_EXT = "snn"
 RHYTHM = {"normal": "(N", "arrhythmia": "(ARR", "unreadable": "(UNREADABLE"}
+# A beat model's rhythm classes as rhythm notes: MIT-BIH's own (`ecg.data.rhythms`), the
+# commonest of a class where it has several, and "(ARR" for the rest.
+RHYTHM_NOTES = {"sinus": "(N", "af": "(AFIB", "ventricular": "(VT", "av_block": "(BII",
+                "preexcitation": "(PREX", "other": "(ARR"}  # fmt: skip
 
 
 def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
@@ -46,9 +63,10 @@ def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
 
 def windows_csv(scores: RecordScores, header: dict[str, str]) -> str:
     lines = [f"# {key}: {value}" for key, value in header.items()]
-    lines.append(",".join(COLUMNS))
+    columns = COLUMNS + READOUT_COLUMNS
+    lines.append(",".join(columns))
     for row in scores.rows():
-        lines.append(",".join("" if row[c] is None else str(row[c]) for c in COLUMNS))
+        lines.append(",".join("" if row[c] is None else str(row[c]) for c in columns))
     return "\n".join(lines) + "\n"
 
 
@@ -68,6 +86,37 @@ def write_annotations(scores: RecordScores, fs: float, path: Path) -> None:
         fs=fs,
         write_dir=str(path.parent),
     )
+
+
+def readout_annotations(
+    scores: RecordScores, fs: float, n_samples: int
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(sample, symbol, aux note) at `fs` of a beat model's annotations, in sample order: '+'
+    naming the rhythm where a run of windows with one rhythm starts, then each classified
+    beat's class (a rhythm change goes before a beat at the same sample)."""
+    assert scores.rhythm is not None and scores.beat_class is not None
+    notes = np.array(["(UNREADABLE" if r == NO_CLASS else RHYTHM_NOTES[RHYTHM_CLASSES[r]]
+                      for r in scores.rhythm])  # fmt: skip
+    changes = np.flatnonzero(np.r_[True, notes[1:] != notes[:-1]]) if len(notes) else []
+    classified = scores.beat_class != NO_CLASS
+    events = [(int(round(scores.start_s[i] * fs)), 0, "+", str(notes[i])) for i in changes]
+    events += [
+        (min(int(round(t * fs)), n_samples - 1), 1, PREDICTED_CLASSES[c], "")
+        for t, c in zip(scores.beat_times_s[classified], scores.beat_class[classified],
+                        strict=True)
+    ]  # fmt: skip
+    events.sort()
+    return (np.array([e[0] for e in events], dtype=np.int64), [e[2] for e in events],
+            [e[3] for e in events])  # fmt: skip
+
+
+def write_readout_annotations(scores: RecordScores, recording: Recording, path: Path) -> None:
+    """A beat model's rhythm and beat annotations (`readout_annotations`)."""
+    import wfdb
+
+    samples, symbols, notes = readout_annotations(scores, recording.fs, len(recording.signal))
+    wfdb.wrann(path.stem, ANNOTATION_EXT, samples, symbol=symbols, aux_note=notes,
+               fs=recording.fs, write_dir=str(path.parent))  # fmt: skip
 
 
 @contextmanager
@@ -114,7 +163,10 @@ def write_outputs(
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{stem}.") as tmp:
             staged = {k: Path(tmp) / p.name for k, p in paths.items()}
             staged["windows"].write_text(windows_csv(scores, header))
-            write_annotations(scores, recording.fs, staged["annotations"])
+            if scores.rhythm is None:
+                write_annotations(scores, recording.fs, staged["annotations"])
+            else:
+                write_readout_annotations(scores, recording, staged["annotations"])
             if plot:
                 write_plot(scores, recording, staged["plot"], zoom=zoom)
             with interrupts_held():

@@ -3,7 +3,9 @@ it could not read the signal, and where the signal quality was below what it was
 and can look closely at the first flagged episodes.
 
 Colours: red = flagged (arrhythmia), blue = unreadable (missing or flat signal), hatching =
-low signal quality, drawn over whatever class the window has. Detected beats are marked.
+low signal quality, drawn over whatever class the window has. Detected beats are marked, and
+a beat model's ectopic beats coloured by class (S orange, V purple, F brown), lettered in the
+zoomed strips.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ecg.core.storage import atomic_path
+from ecg.data.beat_labels import PREDICTED_CLASSES
+from ecg.inference.beat_classes import ECTOPIC
 from ecg.inference.recording import Recording
 from ecg.inference.scoring import RecordScores
 
 _PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
 COLOURS = {"arrhythmia": "tab:red", "unreadable": "tab:blue"}
+ECTOPIC_COLOURS = {"S": "tab:orange", "V": "tab:purple", "F": "tab:brown"}
 ZOOM_S = 20.0  # a zoomed strip shows the first 20 s of its episode: beats stay apart
 
 
@@ -56,6 +61,31 @@ def _beats(ax, recording: Recording, beat_times: np.ndarray) -> None:
     ax.plot(beat_times, recording.signal[idx], "v", color="tab:green", ms=3, lw=0)
 
 
+def _ectopic(ax, recording: Recording, scores: RecordScores, lo: float = -np.inf,
+             hi: float = np.inf, *, letters: bool = False) -> list:  # fmt: skip
+    """Mark the S, V and F beats between `lo` and `hi` s (lettered if `letters`); returns a
+    legend handle per class marked."""
+    if scores.beat_class is None:
+        return []
+    handles = []
+    for name in ECTOPIC:
+        times = scores.beat_times_s[scores.beat_class == PREDICTED_CLASSES.index(name)]
+        times = times[(times >= lo) & (times <= hi)]
+        if not len(times):
+            continue
+        idx = np.clip(np.round(times * recording.fs).astype(np.int64), 0,
+                      len(recording.signal) - 1)  # fmt: skip
+        colour = ECTOPIC_COLOURS[name]
+        (h,) = ax.plot(times, recording.signal[idx], "o", color=colour, ms=4, lw=0,
+                       label=f"{name} beats ({len(times)})")  # fmt: skip
+        handles.append(h)
+        if letters:
+            for t, y in zip(times, recording.signal[idx], strict=True):
+                ax.annotate(name, (t, y), xytext=(0, 5), textcoords="offset points",
+                            ha="center", color=colour, fontsize=8, fontweight="bold")  # fmt: skip
+    return handles
+
+
 def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: int = 3) -> None:
     import matplotlib
 
@@ -72,6 +102,7 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
     t = np.arange(len(recording.signal)) / recording.fs
     _trace(ax, t, recording.signal)
     _shade(ax, scores)
+    ectopic = _ectopic(ax, recording, scores)
     units = f" ({recording.units})" if recording.units else ""
     ax.set_ylabel(f"{recording.lead}{units}")
     ax.set_title(
@@ -82,7 +113,7 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
         handles=[Patch(color="tab:red", alpha=0.25, label="flagged (arrhythmia)"),
                  Patch(color="tab:blue", alpha=0.25, label="unreadable"),
                  Patch(facecolor="none", edgecolor="0.35", hatch="//",
-                       label=f"signal quality < {scores.sqi_threshold:g}")],
+                       label=f"signal quality < {scores.sqi_threshold:g}"), *ectopic],
         loc="upper right", fontsize=8,
     )  # fmt: skip
     axp.hlines(scores.probability, scores.start_s, scores.end_s, color="tab:blue", lw=1.5)
@@ -96,6 +127,7 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
         _shade(strip, scores, a, b)
         _beats(strip, recording, scores.beat_times_s[(scores.beat_times_s >= a)
                                                      & (scores.beat_times_s <= b)])  # fmt: skip
+        _ectopic(strip, recording, scores, a, b, letters=True)
         strip.set_xlim(a, b)
         strip.set_ylabel(f"{a:.0f}-{b:.0f} s")
     axes[-1].set_xlabel("time (s)")

@@ -8,6 +8,8 @@ A lone window (`score_window`) has no past: its context is the window itself, as
 first window of a record. Missing samples and flat-line dropouts are found first
 (`ecg.signal.gaps`): a window with more than a QRS-length of them is unreadable, never
 flagged; the mains notch and the quality index follow the recording's own mains frequency.
+A beat model also says each detected beat's class and each window's rhythm
+(`ecg.inference.beat_classes`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import torch
 
 from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
+from ecg.data.beat_labels import PREDICTED_CLASSES
 from ecg.data.record import hold_invalid
+from ecg.data.rhythms import RHYTHM_CLASSES
 from ecg.features.beat_sync import record_views
 from ecg.features.grouped import median
 from ecg.features.window_input import record_rows
+from ecg.inference.beat_classes import ECTOPIC, NO_CLASS, classify_beats
 from ecg.inference.deployed import DeployedModel
 from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
 from ecg.signal.mains import detect_mains
@@ -35,6 +40,9 @@ from ecg.signal.windows import beats_in_windows
 COLUMNS = ("start_s", "end_s", "status", "probability", "flag", "sqi", "low_quality",
            "gap_s", "beats", "heart_rate")  # fmt: skip
 STATUS = ("normal", "arrhythmia", "unreadable")
+# What a beat model's readouts add per window (`RecordScores.readout_rows`): the rhythm's name
+# (`RHYTHM_CLASSES`) and the S, V and F beats among the window's classified beats.
+READOUT_COLUMNS = ("rhythm", "s_beats", "v_beats", "f_beats")
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ class RecordScores:
     sqi_threshold: float
     mains_hz: float | None  # notched and left out of the quality index (None: no notch)
     duration_s: float  # of the whole recording
+    # A beat model's readouts (`ecg.inference.beat_classes`; None for a model without them):
+    beat_class: np.ndarray | None = None  # per beat_times_s: PREDICTED_CLASSES index or -1
+    rhythm: np.ndarray | None = None  # per window: RHYTHM_CLASSES index, -1 when unreadable
+    beat_counts: np.ndarray | None = None  # [windows, PREDICTED_CLASSES] classified beats
 
     @property
     def status(self) -> list[str]:
@@ -65,9 +77,9 @@ class RecordScores:
         ]
 
     def rows(self) -> list[dict[str, float | int | str | None]]:
-        """One dict per window, keys `COLUMNS` (None: no value)."""
+        """One dict per window, keys `COLUMNS` then `READOUT_COLUMNS` (None: no value)."""
         low = self.sqi < self.sqi_threshold
-        return [
+        rows = [
             {
                 "start_s": round(float(s), 3),
                 "end_s": round(float(e), 3),
@@ -94,10 +106,33 @@ class RecordScores:
                 strict=True,
             )  # fmt: skip
         ]
+        return [row | extra for row, extra in zip(rows, self.readout_rows(), strict=True)]
+
+    def readout_rows(self) -> list[dict[str, int | str | None]]:
+        """Per window, keys `READOUT_COLUMNS`: None where the window is unreadable or the
+        model reads out no rhythm and beats."""
+        if self.rhythm is None or self.beat_counts is None:
+            return [dict.fromkeys(READOUT_COLUMNS) for _ in self.flag]
+        codes = [PREDICTED_CLASSES.index(c) for c in ECTOPIC]
+        return [
+            dict.fromkeys(READOUT_COLUMNS) if r == NO_CLASS else
+            {"rhythm": RHYTHM_CLASSES[r]} | dict(zip(READOUT_COLUMNS[1:],
+                                                     (int(n[c]) for c in codes), strict=True))
+            for r, n in zip(self.rhythm, self.beat_counts, strict=True)
+        ]  # fmt: skip
+
+    def readout_summary(self) -> dict[str, int | None]:
+        """Classified beats, and S, V and F beats, over all windows (None: no readouts)."""
+        keys = ("classified_beats", *READOUT_COLUMNS[1:])
+        if self.beat_counts is None:
+            return dict.fromkeys(keys)
+        totals = self.beat_counts.sum(0)
+        values = [totals.sum()] + [totals[PREDICTED_CLASSES.index(c)] for c in ECTOPIC]
+        return {k: int(v) for k, v in zip(keys, values, strict=True)}
 
     def summary(self) -> dict[str, float | int | None]:
         low = self.sqi < self.sqi_threshold
-        return {
+        summary = {
             "duration_s": round(self.duration_s, 1),
             "windows": int(len(self.flag)),
             "flagged": int(self.flag.sum()),
@@ -109,6 +144,7 @@ class RecordScores:
             "threshold": self.threshold,
             "mains_hz": self.mains_hz,
         }
+        return summary | self.readout_summary()
 
 
 def check_rate(fs: float, model: DeployedModel, name: str) -> None:
@@ -159,8 +195,13 @@ def model_rows(rec: ConditionedRecord, beats: np.ndarray, model: DeployedModel) 
 
 
 @reproducible_compute()
-def probabilities(model: DeployedModel, rows: np.ndarray) -> np.ndarray:
-    return model.probabilities(torch.from_numpy(np.ascontiguousarray(rows))).double().numpy()
+def readouts(
+    model: DeployedModel, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(probability of Arrhythmia [W], beat-class probabilities [W, T, C] or None, rhythm
+    probabilities [W, R] or None) of every row, float64."""
+    out = model.readouts(torch.from_numpy(np.ascontiguousarray(rows)))
+    return tuple(None if t is None else t.double().numpy() for t in out)
 
 
 def score_record(
@@ -188,7 +229,7 @@ def score_record(
     start_s, end_s = rec.starts / rec.fs, (rec.starts + window) / rec.fs
     gap_s = gap_seconds(missing, fs, start_s, end_s)
     readable = gap_s <= MAX_SCORED_GAP_S
-    prob = probabilities(model, model_rows(rec, beats, model))
+    prob, beat_probs, rhythm_probs = readouts(model, model_rows(rec, beats, model))
     prob[~readable] = np.nan
     raw = rec.raw_windows
     quality = np.asarray(sqi(raw, rec.fs, mains_hz=mains_hz), dtype=np.float64)
@@ -217,7 +258,25 @@ def score_record(
         sqi_threshold=model.input.sqi_threshold,
         mains_hz=mains_hz,
         duration_s=len(signal) / fs,
+        **beat_readouts(beats, rec, readable, beat_probs, rhythm_probs),
     )
+
+
+def beat_readouts(
+    beats: np.ndarray,
+    rec: ConditionedRecord,
+    readable: np.ndarray,
+    beat_probs: np.ndarray | None,
+    rhythm_probs: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """`RecordScores`' beat classes, rhythms and counts (none without readouts)."""
+    if beat_probs is None or rhythm_probs is None:
+        return {}
+    window = rec.windows.shape[1]
+    beat_class, rhythm, counts = classify_beats(
+        beats, rec.starts, window, readable, beat_probs, rhythm_probs
+    )
+    return {"beat_class": beat_class, "rhythm": rhythm, "beat_counts": counts}
 
 
 def score_window(signal: np.ndarray, fs: float, model: DeployedModel) -> float:

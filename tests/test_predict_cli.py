@@ -60,7 +60,7 @@ def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_pa
         f"# record: {record}, lead II, 250 Hz (header), mains notch 60 Hz",
     ]
     assert lines[0] == (
-        "start_s,end_s,status,probability,flag,sqi,low_quality,gap_s,beats,heart_rate"
+        "start_s,end_s,status,probability,flag,sqi,low_quality,gap_s,beats,heart_rate,verdict"
     )
     rows = [dict(zip(lines[0].split(","), r.split(","), strict=True)) for r in lines[1:]]
     assert [float(r["start_s"]) for r in rows] == [0, 10, 20, 30, 40, 50]
@@ -69,6 +69,7 @@ def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_pa
     assert [r["status"] for r in rows] == [
         "arrhythmia" if r["flag"] == "1" else "normal" for r in rows
     ]
+    assert [r["verdict"] for r in rows] == [r["status"] for r in rows]
     assert {(r["low_quality"], r["gap_s"]) for r in rows} == {("0", "0.0")}
     assert all(70 < float(r["heart_rate"]) < 80 for r in rows)
     ann = wfdb.rdann(str(tmp_path / "pt7"), "snn")

@@ -2,13 +2,13 @@
 
     <stem>_windows.csv   '#' lines naming the model, threshold, record, lead, rate and mains,
                          then one row per scored window (`ecg.inference.scoring.COLUMNS`)
-    <stem>.snn           WFDB rhythm annotations ('+' at the recording's own rate, read with
-                         `wfdb.rdann(path, "snn")`): "(ARR", "(N" (the model's Normal class)
-                         or "(UNREADABLE" where a run of such windows starts, the first
-                         window included
-    <stem>.png           the recording (beats marked) with flagged windows red, unreadable
-                         ones blue and low-quality ones hatched over any class; the window
-                         scores; and a zoomed strip of each of the first flagged episodes
+    <stem>.snn           WFDB annotations at the recording's own rate, read with
+                         `wfdb.rdann(path, "snn")`: where a run of windows with the same
+                         verdict starts, the first window included, '+' with "(N", "(ARR",
+                         "(VT" or "(VF", or '~' (unreadable; `ecg.inference.verdicts`)
+    <stem>.png           the recording (beats marked) with each window coloured by its
+                         verdict and low-quality ones hatched; the window scores; and a
+                         zoomed strip of each of the first alarm episodes
 
 The files are written into a temporary folder beside them and moved into place together,
 with Ctrl-C held off while they move: a failed or interrupted record leaves none of its
@@ -31,9 +31,9 @@ from ecg.core.errors import ECGError
 from ecg.inference.plot import write_plot
 from ecg.inference.recording import Recording
 from ecg.inference.scoring import COLUMNS, RecordScores
+from ecg.inference.verdicts import annotation_runs, rhythm_labels
 
 ANNOTATION_EXT = "snn"
-RHYTHM = {"normal": "(N", "arrhythmia": "(ARR", "unreadable": "(UNREADABLE"}
 
 
 def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
@@ -55,16 +55,16 @@ def windows_csv(scores: RecordScores, header: dict[str, str]) -> str:
 def write_annotations(scores: RecordScores, fs: float, path: Path) -> None:
     import wfdb
 
-    # Rhythm annotations, not comment notes: wfdb.rdann drops a note at sample 0.
-    status = np.array(scores.status)
-    changes = np.flatnonzero(np.r_[True, status[1:] != status[:-1]]) if len(status) else []
-    samples = np.round(scores.start_s[changes] * fs).astype(np.int64)
+    # Rhythm and noise annotations, not comment notes: wfdb.rdann drops a note at sample 0.
+    starts = np.round(scores.start_s * fs).astype(np.int64)
+    runs = annotation_runs(rhythm_labels(scores.verdict, scores.dominant_hz), starts)
     wfdb.wrann(
         path.stem,
         ANNOTATION_EXT,
-        samples,
-        symbol=["+"] * len(samples),
-        aux_note=[RHYTHM[status[i]] for i in changes],
+        np.array([r[0] for r in runs], dtype=np.int64),
+        symbol=[r[1] for r in runs],
+        subtype=np.array([r[2] for r in runs], dtype=np.int64),
+        aux_note=[r[3] for r in runs],
         fs=fs,
         write_dir=str(path.parent),
     )

@@ -8,6 +8,8 @@ A lone window (`score_window`) has no past: its context is the window itself, as
 first window of a record. Missing samples and flat-line dropouts are found first
 (`ecg.signal.gaps`): a window with more than a QRS-length of them is unreadable, never
 flagged; the mains notch and the quality index follow the recording's own mains frequency.
+Each window also gets beat-free VT/VF evidence (`ecg.signal.ventricular`) and a verdict
+(`ecg.inference.verdicts`): normal, arrhythmia, vt_vf or unreadable.
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ from ecg.features.beat_sync import record_views
 from ecg.features.grouped import median
 from ecg.features.window_input import record_rows
 from ecg.inference.deployed import DeployedModel
+from ecg.inference.verdicts import verdict_counts, window_verdicts
 from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
 from ecg.signal.mains import detect_mains
 from ecg.signal.organisation import organised
 from ecg.signal.qrs import detect_qrs
 from ecg.signal.record_windows import ConditionedRecord, condition_record
 from ecg.signal.sqi import sqi
+from ecg.signal.ventricular import ventricular_evidence, vt_vf_rule
 from ecg.signal.windows import beats_in_windows
 
 COLUMNS = ("start_s", "end_s", "status", "probability", "flag", "sqi", "low_quality",
-           "gap_s", "beats", "heart_rate")  # fmt: skip
+           "gap_s", "beats", "heart_rate", "verdict")  # fmt: skip
 STATUS = ("normal", "arrhythmia", "unreadable")
 
 
@@ -51,11 +55,19 @@ class RecordScores:
     beats: np.ndarray  # int, QRS complexes detected in the window
     heart_rate: np.ndarray  # bpm from the median RR; NaN unless readable, good, organised
     beat_times_s: np.ndarray  # every detected QRS, seconds
+    vt_vf: np.ndarray  # bool: beat-free evidence of a sustained ventricular rhythm
+    dominant_hz: np.ndarray  # the window's dominant 0.5-9 Hz frequency (VT vs VF label)
     gaps: list[tuple[float, float]]  # (start, duration) s of every run of missing signal
     threshold: float
     sqi_threshold: float
     mains_hz: float | None  # notched and left out of the quality index (None: no notch)
     duration_s: float  # of the whole recording
+
+    @property
+    def verdict(self) -> np.ndarray:
+        """normal, arrhythmia, vt_vf or unreadable per window (`ecg.inference.verdicts`)."""
+        good = self.sqi >= self.sqi_threshold
+        return window_verdicts(self.readable, good, self.vt_vf, self.flag)
 
     @property
     def status(self) -> list[str]:
@@ -79,8 +91,9 @@ class RecordScores:
                 "gap_s": round(float(g), 3),
                 "beats": int(b),
                 "heart_rate": None if np.isnan(h) else round(float(h), 1),
+                "verdict": v,
             }
-            for s, e, st, p, f, q, lq, g, b, h in zip(
+            for s, e, st, p, f, q, lq, g, b, h, v in zip(
                 self.start_s,
                 self.end_s,
                 self.status,
@@ -91,6 +104,7 @@ class RecordScores:
                 self.gap_s,
                 self.beats,
                 self.heart_rate,
+                self.verdict,
                 strict=True,
             )  # fmt: skip
         ]
@@ -104,6 +118,7 @@ class RecordScores:
             "flagged_share": round(float(self.flag.mean()), 4) if len(self.flag) else 0.0,
             "unreadable_windows": int((~self.readable).sum()),
             "low_quality_windows": int(low.sum()),
+            "verdicts": verdict_counts(self.verdict),
             "missing_signal_s": round(sum(d for _, d in self.gaps), 3),
             "beats": int(len(self.beat_times_s)),
             "threshold": self.threshold,
@@ -192,6 +207,7 @@ def score_record(
     prob[~readable] = np.nan
     raw = rec.raw_windows
     quality = np.asarray(sqi(raw, rec.fs, mains_hz=mains_hz), dtype=np.float64)
+    evidence = ventricular_evidence(raw, rec.fs)
     per_window = beats_in_windows(beats, rec.starts, window)
     # A rate only where beats are beats: readable, of good quality, and not a fibrillation-
     # like oscillation whose waves the QRS detector would count.
@@ -212,6 +228,8 @@ def score_record(
         beats=np.array([len(b) for b in per_window], dtype=np.int64),
         heart_rate=rate,
         beat_times_s=beats / rec.fs,
+        vt_vf=vt_vf_rule(evidence),
+        dominant_hz=evidence["dominant_hz"],
         gaps=gap_runs(missing, fs),
         threshold=model.threshold,
         sqi_threshold=model.input.sqi_threshold,

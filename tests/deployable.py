@@ -42,8 +42,10 @@ def untrained_members(
     for _ in range(members):
         model = model_class(arch)(config)
         with torch.no_grad():
+            readout_bias = model.fcs[-1].bias
             for p in model.parameters():
-                p.mul_(gain)
+                if p is not readout_bias:  # the heads' prior stays a prior
+                    p.mul_(gain)
             if flat_readout:
                 model.fcs[-1].bias.zero_()
         models.append(model.eval())

@@ -18,8 +18,9 @@ import wfdb
 from ecg.cli.main import main
 from ecg.core.storage import file_sha256
 from ecg.inference import load_model, score_record
+from ecg.inference.beat_classes import READOUT_COLUMNS
 from ecg.inference.outputs import RHYTHM_NOTES
-from ecg.inference.scoring import COLUMNS, READOUT_COLUMNS
+from ecg.inference.scoring import COLUMNS
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at, write_edf
 from tests.wfdb_records import regular_beats, write_record
@@ -65,7 +66,7 @@ def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_pa
         f"# record: {record}, lead II, 250 Hz (header), mains notch 60 Hz",
     ]
     assert lines[0] == (
-        "start_s,end_s,status,probability,flag,sqi,low_quality,gap_s,beats,heart_rate,"
+        "start_s,end_s,status,probability,flag,sqi,low_quality,gap_s,beats,heart_rate,verdict,"
         "rhythm,s_beats,v_beats,f_beats"
     )
     rows = [dict(zip(lines[0].split(","), r.split(","), strict=True)) for r in lines[1:]]
@@ -75,13 +76,22 @@ def test_predict_writes_csv_annotations_and_plot_that_read_back(record, model_pa
     assert [r["status"] for r in rows] == [
         "arrhythmia" if r["flag"] == "1" else "normal" for r in rows
     ]
+    assert [r["verdict"] for r in rows] == [r["status"] for r in rows]
     assert {(r["low_quality"], r["gap_s"]) for r in rows} == {("0", "0.0")}
     assert all(70 < float(r["heart_rate"]) < 80 for r in rows)
     ann = wfdb.rdann(str(tmp_path / "pt7"), "snn")
     assert ann.fs == 250 and ann.symbol[0] == "+" and ann.sample[0] == 0
     assert set(ann.symbol) <= AAMI | {"+"}
-    # the rhythm in force at each window's start is the window's rhythm
-    assert rhythm_in_force(ann, rows, 250) == [RHYTHM_NOTES[r["rhythm"]] for r in rows]
+
+    # the rhythm in force at each window's start: "(N" for a normal window; for an alarm, the
+    # rhythm the model names, or "(ARR" when neither it nor an ectopic beat says what it is
+    def note(r: dict) -> str:
+        if r["verdict"] == "normal":
+            return "(N"
+        ectopic = sum(int(r[k]) for k in ("s_beats", "v_beats", "f_beats"))
+        return RHYTHM_NOTES[r["rhythm"]] if r["rhythm"] != "sinus" or ectopic else "(ARR"
+
+    assert rhythm_in_force(ann, rows, 250) == [note(r) for r in rows]
     assert (tmp_path / "pt7.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*")), "temporary files left behind"
 
@@ -211,7 +221,7 @@ def test_a_beat_model_annotates_every_classified_beat_and_names_rhythms(tmp_path
     assert [r["rhythm"] for r in rows] == [w["rhythm"] for w in windows]
     assert (out / "vb.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["predict", str(base), "--model", str(model), "--out", str(out), "--no-plot"]) == 0
-    counts = f"(S {summary['s_beats']}, V {summary['v_beats']}, F {summary['f_beats']}) -> "
+    counts = f"(S {summary['s_beats']}, V {summary['v_beats']}, F {summary['f_beats']}); "
     assert f"{summary['beats']} beats {counts}" in capsys.readouterr().out
 
 
@@ -250,7 +260,8 @@ def test_the_plot_marks_ectopic_beats_by_class(tmp_path, monkeypatch):
     (fig,) = figures
     main_ax, _, strip = fig.axes
     counts = scores.summary()
-    legend = [t.get_text() for t in main_ax.get_legend().get_texts()][3:]
+    legend = [t.get_text() for t in main_ax.get_legend().get_texts()]
+    legend = [t for t in legend if " beats (" in t]  # after the verdicts and the hatching
     expected = [f"{c} beats ({counts[f'{c.lower()}_beats']})" for c in "SVF"]
     assert legend == [e for e in expected if not e.endswith("(0)")] and legend
     a, b = strip.get_xlim()

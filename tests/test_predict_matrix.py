@@ -26,9 +26,10 @@ from ecg.cli.main import main
 from ecg.core.cli import run_cli
 from ecg.core.storage import file_sha256
 from ecg.inference import load_model, model_lookup, score_record
+from ecg.inference.beat_classes import READOUT_COLUMNS
 from ecg.inference.outputs import RHYTHM_NOTES
 from ecg.inference.recording import Recording
-from ecg.inference.scoring import COLUMNS, READOUT_COLUMNS, STATUS, RecordScores
+from ecg.inference.scoring import COLUMNS, STATUS, RecordScores
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at, write_edf
 from tests.wfdb_records import write_record
@@ -249,12 +250,17 @@ def test_a_half_second_nan_run_makes_its_window_unreadable(flag_all, tmp_path, c
     assert all(0 <= float(rows[i]["probability"]) <= 1 for i in (0, 2))
     assert [float(r["gap_s"]) for r in rows] == [0.0, 0.5, 0.008]
     ann = wfdb.rdann(str(out / "gappy"), "snn")
-    plus = [i for i, s in enumerate(ann.symbol) if s == "+"]
-    assert list(ann.sample[plus]) == [0, 10 * fs, 20 * fs]
-    # the beat model names each window's rhythm; the unreadable window's beats get no class
-    assert [ann.aux_note[i] for i in plus] == [RHYTHM_NOTES[rows[0]["rhythm"]], "(UNREADABLE",
-                                               RHYTHM_NOTES[rows[2]["rhythm"]]]  # fmt: skip
-    beats = ann.sample[[s != "+" for s in ann.symbol]]
+    # WFDB's noise annotation: '~' subtype -1 (unreadable), then 0 (readable again)
+    runs = [i for i, s in enumerate(ann.symbol) if s in "+~"]
+    assert list(ann.sample[runs]) == [0, 10 * fs, 20 * fs, 20 * fs]
+    assert [ann.symbol[i] for i in runs] == ["+", "~", "~", "+"]
+    assert [int(ann.subtype[i]) for i in runs] == [0, -1, 0, 0]
+    notes = [ann.aux_note[i] for i in runs]
+    # the beat model names each alarm window's rhythm, "(ARR" when nothing names it
+    assert notes[1:3] == ["(U", ""] and {notes[0], notes[3]} <= {*RHYTHM_NOTES.values()}
+    assert [r["verdict"] for r in rows] == ["arrhythmia", "unreadable", "arrhythmia"]
+    # the unreadable window's beats get no class
+    beats = ann.sample[[s in "NSVF" for s in ann.symbol]]
     assert len(beats) and not np.any((beats >= 10 * fs) & (beats < 20 * fs))
 
     code, doc = predict_json(capsys, str(path), "--model", str(flag_all), "--out", str(out),
@@ -267,9 +273,10 @@ def test_a_half_second_nan_run_makes_its_window_unreadable(flag_all, tmp_path, c
     assert record["windows"][1] | {"sqi": None} == {
         "start_s": 10.0, "end_s": 20.0, "status": "unreadable", "probability": None, "flag": 0,
         "sqi": None, "low_quality": record["windows"][1]["low_quality"], "gap_s": 0.5,
-        "beats": record["windows"][1]["beats"], "heart_rate": None, "rhythm": None,
-        "s_beats": None, "v_beats": None, "f_beats": None,
+        "beats": record["windows"][1]["beats"], "heart_rate": None, "verdict": "unreadable",
+        "rhythm": None, "s_beats": None, "v_beats": None, "f_beats": None,
     }  # fmt: skip
+    assert summary["verdicts"] == {"normal": 0, "arrhythmia": 2, "vt_vf": 0, "unreadable": 1}
 
 
 def test_a_one_second_flat_line_in_a_wfdb_record_is_unreadable(flag_all, tmp_path, capsys):
@@ -421,7 +428,7 @@ def test_ctrl_c_while_writing_the_second_record_leaves_none_of_its_files(
 # -- the plot ---------------------------------------------------------------------------------
 
 
-def test_low_quality_windows_are_hatched_over_their_class(tmp_path, monkeypatch):
+def test_windows_are_coloured_by_verdict_and_low_quality_hatched(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -435,9 +442,10 @@ def test_low_quality_windows_are_hatched_over_their_class(tmp_path, monkeypatch)
     scores = RecordScores(
         start_s=start, end_s=start + 10, probability=np.array([0.9, 0.2, np.nan, 0.95]),
         flag=np.array([1, 0, 0, 1]), readable=np.array([True, True, False, True]),
-        gap_s=np.array([0, 0, 2.0, 0]), sqi=np.array([0.3, 0.9, 0.2, 0.95]),
+        gap_s=np.array([0, 0, 2.0, 0]), sqi=np.array([0.3, 0.4, 0.2, 0.95]),
         beats=np.full(n, 12), heart_rate=np.array([np.nan, 75, np.nan, 75]),
-        beat_times_s=np.arange(0.3, 40, 0.8), gaps=[(21.0, 2.0)], threshold=0.5,
+        beat_times_s=np.arange(0.3, 40, 0.8), vt_vf=np.array([False, True, False, False]),
+        dominant_hz=np.array([1.2, 4.5, 1.2, 1.2]), gaps=[(21.0, 2.0)], threshold=0.5,
         sqi_threshold=0.7, mains_hz=50.0, duration_s=40.0,
     )  # fmt: skip
     recording = Recording("r", x, float(fs), "II", ["II"], "mV")
@@ -446,7 +454,8 @@ def test_low_quality_windows_are_hatched_over_their_class(tmp_path, monkeypatch)
     write_plot(scores, recording, tmp_path / "r.png", zoom=1)
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (fig,) = figures
-    main_ax, _, strip = fig.axes  # trace, probabilities, one zoomed strip (of 2 episodes)
+    main_ax, _, strip = fig.axes  # trace, probabilities, one zoomed strip (of 2 alarms)
+    assert list(scores.verdict) == ["unreadable", "vt_vf", "unreadable", "arrhythmia"]
 
     def spans(ax):
         """(x0, x1, hatch, colour) of every shaded window."""
@@ -458,16 +467,17 @@ def test_low_quality_windows_are_hatched_over_their_class(tmp_path, monkeypatch)
             out.append((x0, x1, p.get_hatch(), colour))
         return out
 
-    red, blue = matplotlib.colors.to_hex("tab:red"), matplotlib.colors.to_hex("tab:blue")
+    red, purple, grey = (matplotlib.colors.to_hex(c) for c in ("tab:red", "tab:purple", "0.5"))
     shaded = spans(main_ax)
     hatched = sorted((a, b) for a, b, h, _ in shaded if h == "//")
-    assert hatched == [(0, 10), (20, 30)]  # low quality: flagged window 0, unreadable 2
+    assert hatched == [(0, 10), (10, 20), (20, 30)]  # quality below the gate
     filled = sorted((a, b, c) for a, b, h, c in shaded if not h and c)
-    assert filled == [(0, 10, red), (20, 30, blue), (30, 40, red)]
-    assert ((0, 10, "//", None) in spans(strip)) and ((0, 10, None, red) in spans(strip))
+    # a low-quality window the model flagged is unreadable; a low-quality VT/VF is VT/VF
+    assert filled == [(0, 10, grey), (10, 20, purple), (20, 30, grey), (30, 40, red)]
+    assert ((10, 20, "//", None) in spans(strip)) and ((10, 20, None, purple) in spans(strip))
     legend = [t.get_text() for t in main_ax.get_legend().get_texts()]
-    assert legend == ["flagged (arrhythmia)", "unreadable", "signal quality < 0.7"]
-    assert main_ax.get_legend().legend_handles[2].get_hatch() == "//"
+    assert legend == ["arrhythmia", "VT/VF", "unreadable", "signal quality < 0.7"]
+    assert main_ax.get_legend().legend_handles[3].get_hatch() == "//"
     close(fig)
 
 

@@ -161,7 +161,8 @@ def test_rejects_windows_it_cannot_score(clean):
 def test_components_report_the_failing_band(clean):
     t = np.arange(L) / FS
     comps = sqi_components(np.stack([clean, clean + 1.5 * np.sin(2 * np.pi * 0.2 * t)]), FS)
-    assert set(comps) == {"lf", "hf", "ib", "flat"}
+    assert set(comps) == {"lf", "hf", "ib", "flat", "vt_vf"}
+    assert not comps["vt_vf"].any()
     assert comps["lf"][1] < comps["lf"][0] - 20
     assert abs(comps["hf"][1] - comps["hf"][0]) < 1 and abs(comps["ib"][1] - comps["ib"][0]) < 1
 

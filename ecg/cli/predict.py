@@ -55,7 +55,8 @@ def summary_line(name: str, summary: dict[str, Any], lead: str, paths: dict[str,
         f"{name} (lead {lead}): {summary['windows']} windows ({summary['duration_s'] / 60:.1f} "
         f"min), {summary['flagged']} flagged ({100 * summary['flagged_share']:.1f}%), "
         f"{summary['unreadable_windows']} unreadable, {summary['low_quality_windows']} of low "
-        f"signal quality, {summary['beats']} beats{ectopic_text(summary)} -> "
+        f"signal quality, {summary['beats']} beats{ectopic_text(summary)}; "
+        f"{verdict_text(summary['verdicts'])} -> "
         f"{', '.join(str(p) for p in paths.values())}"
     )
 
@@ -65,6 +66,12 @@ def ectopic_text(summary: dict[str, Any]) -> str:
     if summary["classified_beats"] is None:
         return ""
     return f" (S {summary['s_beats']}, V {summary['v_beats']}, F {summary['f_beats']})"
+
+
+def verdict_text(counts: dict[str, int]) -> str:
+    """The window verdicts of one record, VT/VF first: it is the alarm that matters most."""
+    return (f"verdicts: {counts['vt_vf']} VT/VF, {counts['arrhythmia']} arrhythmia, "
+            f"{counts['normal']} normal, {counts['unreadable']} unreadable")  # fmt: skip
 
 
 def score_one(record: str, base: str, stems: list[str], model: DeployedModel,

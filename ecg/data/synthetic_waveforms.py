@@ -2,7 +2,9 @@
 
 Per-window beat templates (each beat code a sum of Gaussian P, Q, R, S, T waves, ECGSYN-style),
 their rendering at given beat times, AF fibrillatory waves, and label-independent recording
-noise (baseline wander, EMG, 60 Hz hum, motion artifacts).
+noise (baseline wander, EMG, 60 Hz hum, motion artifacts). Sustained ventricular rhythms
+(`ventricular_fibrillation`, `ventricular_tachycardia`) are for tests and benchmarks of the
+VT/VF detector (`ecg.signal.ventricular`); the pretraining set does not draw them.
 """
 
 from __future__ import annotations
@@ -140,3 +142,42 @@ def recording_noise(c: int, rng: np.random.Generator, t: np.ndarray) -> np.ndarr
         a = np.where(n_art > j, u(0.1, 0.8) * np.where(u(0, 1) < 0.5, -1, 1), 0.0)
         art += a * np.exp(-0.5 * ((t - centre) / width) ** 2)
     return wander + emg + hum + art
+
+
+def ventricular_fibrillation(
+    c: int, rng: np.random.Generator, fs: float, seconds: float
+) -> np.ndarray:
+    """[c, n] mV of VF (and flutter): a continuous, irregular 3-8 Hz oscillation with no
+    baseline between waves, whose rate and amplitude drift.
+
+    Each window draws a mean rate of 3-8 Hz (180-480 /min), a rate that wanders by up to
+    +-25% through two slow random sinusoids (0.05-0.5 Hz), per-cycle phase jitter, a waveform
+    with up to 40% second harmonic (asymmetric waves), and an amplitude of 0.1-1.5 mV (fine
+    to coarse VF) modulated by up to +-60% at 0.1-0.8 Hz (the waxing and waning of VF).
+    """
+    t = np.arange(int(round(seconds * fs))) / fs
+    u = lambda lo, hi: rng.uniform(lo, hi, (c, 1))  # noqa: E731
+    rate = u(3.0, 8.0)
+    slow = lambda depth: depth * np.sin(2 * np.pi * u(0.05, 0.5) * t + u(0, 6.3))  # noqa: E731
+    wander = slow(u(0.0, 0.15)) + slow(u(0.0, 0.1))
+    # Random-walk phase jitter, smoothed over ~0.2 s, so cycles are not exactly periodic.
+    kick = np.cumsum(rng.normal(0.0, 1.0, (c, len(t))), axis=1) * u(0.0, 0.05) / np.sqrt(fs)
+    phase = 2 * np.pi * np.cumsum(rate * (1 + wander), axis=1) / fs + u(0, 6.3) + kick
+    wave = np.sin(phase) + u(0.0, 0.4) * np.sin(2 * phase + u(0, 6.3))
+    envelope = 1 + u(0.0, 0.6) * np.sin(2 * np.pi * u(0.1, 0.8) * t + u(0, 6.3))
+    return u(0.1, 1.5) * envelope * wave
+
+
+def ventricular_tachycardia(
+    c: int, rng: np.random.Generator, fs: float, seconds: float
+) -> np.ndarray:
+    """[c, n] mV of sustained monomorphic VT: wide ventricular beats (the PVC template: no P,
+    wide QRS, discordant T) at a regular 150-250 bpm (+-2% beat-to-beat)."""
+    n = int(round(seconds * fs))
+    rr = 60.0 / rng.uniform(150.0, 250.0, (c, 1))
+    m = int(np.ceil((seconds + 2.0) / 0.24)) + 1
+    intervals = rr * (1 + rng.normal(0.0, 0.02, (c, m)))
+    times = -rng.uniform(0.3, 1.0, (c, 1)) + np.cumsum(intervals, axis=1)
+    types = np.full((c, m), BEAT_PVC)
+    resp = (rng.uniform(0.15, 0.4, (c, 1)), rng.uniform(0, 2 * np.pi, (c, 1)))
+    return render_beats(times, types, intervals, beat_templates(c, rng), resp, rng, int(fs), n)

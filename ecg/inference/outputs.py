@@ -6,19 +6,20 @@
                          a model without beat and rhythm readouts or an unreadable window)
     <stem>.snn           WFDB annotations at the recording's own rate (read with
                          `wfdb.rdann(path, "snn")`), in one file as MIT-BIH's .atr, so that a
-                         viewer shows beat labels and rhythm strip together: rhythm
-                         annotations ('+') where a run of windows with one rhythm starts, the
-                         first window included, and for a beat model the AAMI class of every
-                         classified beat ('N', 'S', 'V', 'F' at its detected sample). The
-                         rhythm note is "(ARR" or "(N" (the model's Normal class) for a model
-                         without readouts; for a beat model it names the window's rhythm
-                         (`RHYTHM_NOTES`: "(N" sinus, "(AFIB" af, "(VT" ventricular, "(BII"
-                         av_block, "(PREX" preexcitation, "(ARR" other); "(UNREADABLE" for
-                         both
-    <stem>.png           the recording (beats marked) with flagged windows red, unreadable
-                         ones blue and low-quality ones hatched over any class, and a beat
-                         model's S, V and F beats marked; the window scores; and a zoomed
-                         strip of each of the first flagged episodes, ectopic beats lettered
+                         viewer shows beat labels and rhythm strip together: where a run of
+                         windows with one rhythm starts (the first window included), '+'
+                         with the rhythm, or '~' for an unreadable run
+                         (`ecg.inference.verdicts`); and for a beat model the AAMI class of
+                         every classified beat ('N', 'S', 'V', 'F' at its detected sample).
+                         Rhythm notes: "(VT" or "(VF" for a VT/VF window; "(N" for a normal
+                         one; for an arrhythmia window, a beat model's rhythm
+                         (`RHYTHM_NOTES`: "(AFIB" af, "(VT" ventricular, "(BII" av_block,
+                         "(PREX" preexcitation, "(ARR" other; "(N" when the rhythm is sinus
+                         and the window's ectopic beats carry the alarm), otherwise "(ARR"
+    <stem>.png           the recording (beats marked) with each window coloured by its
+                         verdict and low-quality ones hatched, a beat model's S, V and F
+                         beats marked; the window scores; and a zoomed strip of each of the
+                         first alarm episodes, ectopic beats lettered
 
 The files are written into a temporary folder beside them and moved into place together,
 with Ctrl-C held off while they move: a failed or interrupted record leaves none of its
@@ -40,13 +41,13 @@ import numpy as np
 from ecg.core.errors import ECGError
 from ecg.data.beat_labels import PREDICTED_CLASSES
 from ecg.data.rhythms import RHYTHM_CLASSES
-from ecg.inference.beat_classes import NO_CLASS
+from ecg.inference.beat_classes import NO_CLASS, READOUT_COLUMNS
 from ecg.inference.plot import write_plot
 from ecg.inference.recording import Recording
-from ecg.inference.scoring import COLUMNS, READOUT_COLUMNS, RecordScores
+from ecg.inference.scoring import COLUMNS, RecordScores
+from ecg.inference.verdicts import annotation_runs, rhythm_labels
 
 ANNOTATION_EXT = "snn"
-RHYTHM = {"normal": "(N", "arrhythmia": "(ARR", "unreadable": "(UNREADABLE"}
 # A beat model's rhythm classes as rhythm notes: MIT-BIH's own (`ecg.data.rhythms`), the
 # commonest of a class where it has several, and "(ARR" for the rest.
 RHYTHM_NOTES = {"sinus": "(N", "af": "(AFIB", "ventricular": "(VT", "av_block": "(BII",
@@ -70,53 +71,56 @@ def windows_csv(scores: RecordScores, header: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_annotations(scores: RecordScores, fs: float, path: Path) -> None:
+def window_notes(scores: RecordScores) -> list[str]:
+    """Each window's rhythm note (see the module docstring)."""
+    notes = rhythm_labels(scores.verdict, scores.dominant_hz)
+    if scores.rhythm is None or scores.beat_counts is None:
+        return notes
+    ectopic = scores.beat_counts[:, 1:].sum(1) > 0  # S, V, F after N
+    for i, verdict in enumerate(scores.verdict):
+        if verdict == "arrhythmia" and scores.rhythm[i] != NO_CLASS:
+            name = RHYTHM_CLASSES[scores.rhythm[i]]
+            if name != "sinus" or ectopic[i]:
+                notes[i] = RHYTHM_NOTES[name]
+    return notes
+
+
+def annotations(
+    scores: RecordScores, fs: float, n_samples: int
+) -> tuple[np.ndarray, list[str], list[int], list[str]]:
+    """(sample, symbol, subtype, aux note) at `fs` of every annotation, in sample order; a
+    rhythm change goes before a beat at the same sample."""
+    starts = np.round(scores.start_s * fs).astype(np.int64)
+    events = [
+        (s, 0, sym, sub, aux) for s, sym, sub, aux in annotation_runs(window_notes(scores), starts)
+    ]
+    if scores.beat_class is not None:
+        classified = scores.beat_class != NO_CLASS
+        events += [
+            (min(int(round(t * fs)), n_samples - 1), 1, PREDICTED_CLASSES[c], 0, "")
+            for t, c in zip(scores.beat_times_s[classified], scores.beat_class[classified],
+                            strict=True)
+        ]  # fmt: skip
+    events.sort(key=lambda e: (e[0], e[1]))
+    return (np.array([e[0] for e in events], dtype=np.int64), [e[2] for e in events],
+            [e[3] for e in events], [e[4] for e in events])  # fmt: skip
+
+
+def write_annotations(scores: RecordScores, recording: Recording, path: Path) -> None:
+    # Rhythm annotations, not comment notes: wfdb.rdann drops a note at sample 0.
     import wfdb
 
-    # Rhythm annotations, not comment notes: wfdb.rdann drops a note at sample 0.
-    status = np.array(scores.status)
-    changes = np.flatnonzero(np.r_[True, status[1:] != status[:-1]]) if len(status) else []
-    samples = np.round(scores.start_s[changes] * fs).astype(np.int64)
+    samples, symbols, subtypes, notes = annotations(scores, recording.fs, len(recording.signal))
     wfdb.wrann(
         path.stem,
         ANNOTATION_EXT,
         samples,
-        symbol=["+"] * len(samples),
-        aux_note=[RHYTHM[status[i]] for i in changes],
-        fs=fs,
+        symbol=symbols,
+        subtype=np.array(subtypes, dtype=np.int64),
+        aux_note=notes,
+        fs=recording.fs,
         write_dir=str(path.parent),
     )
-
-
-def readout_annotations(
-    scores: RecordScores, fs: float, n_samples: int
-) -> tuple[np.ndarray, list[str], list[str]]:
-    """(sample, symbol, aux note) at `fs` of a beat model's annotations, in sample order: '+'
-    naming the rhythm where a run of windows with one rhythm starts, then each classified
-    beat's class (a rhythm change goes before a beat at the same sample)."""
-    assert scores.rhythm is not None and scores.beat_class is not None
-    notes = np.array(["(UNREADABLE" if r == NO_CLASS else RHYTHM_NOTES[RHYTHM_CLASSES[r]]
-                      for r in scores.rhythm])  # fmt: skip
-    changes = np.flatnonzero(np.r_[True, notes[1:] != notes[:-1]]) if len(notes) else []
-    classified = scores.beat_class != NO_CLASS
-    events = [(int(round(scores.start_s[i] * fs)), 0, "+", str(notes[i])) for i in changes]
-    events += [
-        (min(int(round(t * fs)), n_samples - 1), 1, PREDICTED_CLASSES[c], "")
-        for t, c in zip(scores.beat_times_s[classified], scores.beat_class[classified],
-                        strict=True)
-    ]  # fmt: skip
-    events.sort()
-    return (np.array([e[0] for e in events], dtype=np.int64), [e[2] for e in events],
-            [e[3] for e in events])  # fmt: skip
-
-
-def write_readout_annotations(scores: RecordScores, recording: Recording, path: Path) -> None:
-    """A beat model's rhythm and beat annotations (`readout_annotations`)."""
-    import wfdb
-
-    samples, symbols, notes = readout_annotations(scores, recording.fs, len(recording.signal))
-    wfdb.wrann(path.stem, ANNOTATION_EXT, samples, symbol=symbols, aux_note=notes,
-               fs=recording.fs, write_dir=str(path.parent))  # fmt: skip
 
 
 @contextmanager
@@ -163,10 +167,7 @@ def write_outputs(
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{stem}.") as tmp:
             staged = {k: Path(tmp) / p.name for k, p in paths.items()}
             staged["windows"].write_text(windows_csv(scores, header))
-            if scores.rhythm is None:
-                write_annotations(scores, recording.fs, staged["annotations"])
-            else:
-                write_readout_annotations(scores, recording, staged["annotations"])
+            write_annotations(scores, recording, staged["annotations"])
             if plot:
                 write_plot(scores, recording, staged["plot"], zoom=zoom)
             with interrupts_held():

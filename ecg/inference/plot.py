@@ -2,10 +2,12 @@
 it could not read the signal, and where the signal quality was below what it was trained on,
 and can look closely at the first flagged episodes.
 
-Colours: red = flagged (arrhythmia), blue = unreadable (missing or flat signal), hatching =
-low signal quality, drawn over whatever class the window has. Detected beats are marked, and
-a beat model's ectopic beats coloured by class (S orange, V purple, F brown), lettered in the
-zoomed strips.
+Colours by verdict (`ecg.inference.verdicts`): red = arrhythmia, purple = VT/VF (the
+strongest shade: it is never greyed out), grey = unreadable (missing signal, or below the
+quality gate and not VT/VF); hatching = the quality index below the gate, drawn over the
+verdict. Detected beats are marked, a beat model's ectopic beats coloured by class (S
+orange, V magenta, F brown) and lettered in the zoomed strips, which show the first alarm
+episodes.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from ecg.data.beat_labels import PREDICTED_CLASSES
 from ecg.inference.beat_classes import ECTOPIC
 from ecg.inference.recording import Recording
 from ecg.inference.scoring import RecordScores
+from ecg.inference.verdicts import ALARMS
 
 _PLOT_POINTS = 200_000  # above this, the trace is drawn as a min/max envelope
-COLOURS = {"arrhythmia": "tab:red", "unreadable": "tab:blue"}
-ECTOPIC_COLOURS = {"S": "tab:orange", "V": "tab:purple", "F": "tab:brown"}
+# V is magenta, not VT/VF's purple: a V beat inside a VT/VF window must stay visible
+ECTOPIC_COLOURS = {"S": "tab:orange", "V": "magenta", "F": "tab:brown"}
+COLOURS = {"arrhythmia": ("tab:red", 0.25), "vt_vf": ("tab:purple", 0.45),
+           "unreadable": ("0.5", 0.3)}  # fmt: skip
+LEGEND = {"arrhythmia": "arrhythmia", "vt_vf": "VT/VF", "unreadable": "unreadable"}
 ZOOM_S = 20.0  # a zoomed strip shows the first 20 s of its episode: beats stay apart
 
 
@@ -45,11 +51,13 @@ def _trace(ax, t: np.ndarray, x: np.ndarray) -> None:
 
 def _shade(ax, scores: RecordScores, lo: float = -np.inf, hi: float = np.inf) -> None:
     low = scores.sqi < scores.sqi_threshold
-    for a, b, status, poor in zip(scores.start_s, scores.end_s, scores.status, low, strict=True):
+    for a, b, verdict, poor in zip(scores.start_s, scores.end_s, scores.verdict, low,
+                                   strict=True):  # fmt: skip
         if b < lo or a > hi:
             continue
-        if status in COLOURS:
-            ax.axvspan(a, b, color=COLOURS[status], alpha=0.25, lw=0)
+        if verdict in COLOURS:
+            colour, alpha = COLOURS[verdict]
+            ax.axvspan(a, b, color=colour, alpha=alpha, lw=0)
         if poor:
             ax.axvspan(a, b, facecolor="none", edgecolor="0.35", hatch="//", lw=0)
 
@@ -93,7 +101,8 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    strips = [(a, min(b, a + ZOOM_S)) for a, b in episodes(scores.flag, scores.start_s,
+    alarm = np.isin(scores.verdict, ALARMS)
+    strips = [(a, min(b, a + ZOOM_S)) for a, b in episodes(alarm, scores.start_s,
                                                            scores.end_s)[:zoom]]  # fmt: skip
     heights = [3, 1] + [2] * len(strips)
     fig, axes = plt.subplots(len(heights), 1, figsize=(14, sum(heights) * 1.2 + 1),
@@ -105,13 +114,13 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
     ectopic = _ectopic(ax, recording, scores)
     units = f" ({recording.units})" if recording.units else ""
     ax.set_ylabel(f"{recording.lead}{units}")
+    counts = scores.summary()["verdicts"]
     ax.set_title(
-        f"{recording.name}: {int(scores.flag.sum())} of {len(scores.flag)} windows flagged, "
-        f"{int((~scores.readable).sum())} unreadable"
+        f"{recording.name}: {len(scores.flag)} windows: {counts['arrhythmia']} arrhythmia, "
+        f"{counts['vt_vf']} VT/VF, {counts['unreadable']} unreadable, {counts['normal']} normal"
     )
     ax.legend(
-        handles=[Patch(color="tab:red", alpha=0.25, label="flagged (arrhythmia)"),
-                 Patch(color="tab:blue", alpha=0.25, label="unreadable"),
+        handles=[*(Patch(color=c, alpha=a, label=LEGEND[v]) for v, (c, a) in COLOURS.items()),
                  Patch(facecolor="none", edgecolor="0.35", hatch="//",
                        label=f"signal quality < {scores.sqi_threshold:g}"), *ectopic],
         loc="upper right", fontsize=8,

@@ -10,6 +10,8 @@ first window of a record. Missing samples and flat-line dropouts are found first
 flagged; the mains notch and the quality index follow the recording's own mains frequency.
 A beat model also says each detected beat's class and each window's rhythm
 (`ecg.inference.beat_classes`).
+Each window also gets beat-free VT/VF evidence (`ecg.signal.ventricular`) and a verdict
+(`ecg.inference.verdicts`): normal, arrhythmia, vt_vf or unreadable.
 """
 
 from __future__ import annotations
@@ -21,28 +23,29 @@ import torch
 
 from ecg.core.device import reproducible_compute
 from ecg.core.errors import ECGError
-from ecg.data.beat_labels import PREDICTED_CLASSES
 from ecg.data.record import hold_invalid
-from ecg.data.rhythms import RHYTHM_CLASSES
 from ecg.features.beat_sync import record_views
 from ecg.features.grouped import median
 from ecg.features.window_input import record_rows
-from ecg.inference.beat_classes import ECTOPIC, NO_CLASS, classify_beats
+from ecg.inference.beat_classes import (
+    beat_readouts,
+    readout_rows,
+    readout_summary,
+)
 from ecg.inference.deployed import DeployedModel
+from ecg.inference.verdicts import verdict_counts, window_verdicts
 from ecg.signal.gaps import MAX_SCORED_GAP_S, gap_runs, gap_seconds, missing_mask
 from ecg.signal.mains import detect_mains
 from ecg.signal.organisation import organised
 from ecg.signal.qrs import detect_qrs
 from ecg.signal.record_windows import ConditionedRecord, condition_record
 from ecg.signal.sqi import sqi
+from ecg.signal.ventricular import ventricular_evidence, vt_vf_rule
 from ecg.signal.windows import beats_in_windows
 
 COLUMNS = ("start_s", "end_s", "status", "probability", "flag", "sqi", "low_quality",
-           "gap_s", "beats", "heart_rate")  # fmt: skip
+           "gap_s", "beats", "heart_rate", "verdict")  # fmt: skip
 STATUS = ("normal", "arrhythmia", "unreadable")
-# What a beat model's readouts add per window (`RecordScores.readout_rows`): the rhythm's name
-# (`RHYTHM_CLASSES`) and the S, V and F beats among the window's classified beats.
-READOUT_COLUMNS = ("rhythm", "s_beats", "v_beats", "f_beats")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class RecordScores:
     beats: np.ndarray  # int, QRS complexes detected in the window
     heart_rate: np.ndarray  # bpm from the median RR; NaN unless readable, good, organised
     beat_times_s: np.ndarray  # every detected QRS, seconds
+    vt_vf: np.ndarray  # bool: beat-free evidence of a sustained ventricular rhythm
+    dominant_hz: np.ndarray  # the window's dominant 0.5-9 Hz frequency (VT vs VF label)
     gaps: list[tuple[float, float]]  # (start, duration) s of every run of missing signal
     threshold: float
     sqi_threshold: float
@@ -68,6 +73,12 @@ class RecordScores:
     beat_class: np.ndarray | None = None  # per beat_times_s: PREDICTED_CLASSES index or -1
     rhythm: np.ndarray | None = None  # per window: RHYTHM_CLASSES index, -1 when unreadable
     beat_counts: np.ndarray | None = None  # [windows, PREDICTED_CLASSES] classified beats
+
+    @property
+    def verdict(self) -> np.ndarray:
+        """normal, arrhythmia, vt_vf or unreadable per window (`ecg.inference.verdicts`)."""
+        good = self.sqi >= self.sqi_threshold
+        return window_verdicts(self.readable, good, self.vt_vf, self.flag)
 
     @property
     def status(self) -> list[str]:
@@ -91,8 +102,9 @@ class RecordScores:
                 "gap_s": round(float(g), 3),
                 "beats": int(b),
                 "heart_rate": None if np.isnan(h) else round(float(h), 1),
+                "verdict": v,
             }
-            for s, e, st, p, f, q, lq, g, b, h in zip(
+            for s, e, st, p, f, q, lq, g, b, h, v in zip(
                 self.start_s,
                 self.end_s,
                 self.status,
@@ -103,32 +115,12 @@ class RecordScores:
                 self.gap_s,
                 self.beats,
                 self.heart_rate,
+                self.verdict,
                 strict=True,
             )  # fmt: skip
         ]
-        return [row | extra for row, extra in zip(rows, self.readout_rows(), strict=True)]
-
-    def readout_rows(self) -> list[dict[str, int | str | None]]:
-        """Per window, keys `READOUT_COLUMNS`: None where the window is unreadable or the
-        model reads out no rhythm and beats."""
-        if self.rhythm is None or self.beat_counts is None:
-            return [dict.fromkeys(READOUT_COLUMNS) for _ in self.flag]
-        codes = [PREDICTED_CLASSES.index(c) for c in ECTOPIC]
-        return [
-            dict.fromkeys(READOUT_COLUMNS) if r == NO_CLASS else
-            {"rhythm": RHYTHM_CLASSES[r]} | dict(zip(READOUT_COLUMNS[1:],
-                                                     (int(n[c]) for c in codes), strict=True))
-            for r, n in zip(self.rhythm, self.beat_counts, strict=True)
-        ]  # fmt: skip
-
-    def readout_summary(self) -> dict[str, int | None]:
-        """Classified beats, and S, V and F beats, over all windows (None: no readouts)."""
-        keys = ("classified_beats", *READOUT_COLUMNS[1:])
-        if self.beat_counts is None:
-            return dict.fromkeys(keys)
-        totals = self.beat_counts.sum(0)
-        values = [totals.sum()] + [totals[PREDICTED_CLASSES.index(c)] for c in ECTOPIC]
-        return {k: int(v) for k, v in zip(keys, values, strict=True)}
+        extras = readout_rows(self.rhythm, self.beat_counts, len(rows))
+        return [row | extra for row, extra in zip(rows, extras, strict=True)]
 
     def summary(self) -> dict[str, float | int | None]:
         low = self.sqi < self.sqi_threshold
@@ -139,12 +131,13 @@ class RecordScores:
             "flagged_share": round(float(self.flag.mean()), 4) if len(self.flag) else 0.0,
             "unreadable_windows": int((~self.readable).sum()),
             "low_quality_windows": int(low.sum()),
+            "verdicts": verdict_counts(self.verdict),
             "missing_signal_s": round(sum(d for _, d in self.gaps), 3),
             "beats": int(len(self.beat_times_s)),
             "threshold": self.threshold,
             "mains_hz": self.mains_hz,
         }
-        return summary | self.readout_summary()
+        return summary | readout_summary(self.beat_counts)
 
 
 def check_rate(fs: float, model: DeployedModel, name: str) -> None:
@@ -233,6 +226,8 @@ def score_record(
     prob[~readable] = np.nan
     raw = rec.raw_windows
     quality = np.asarray(sqi(raw, rec.fs, mains_hz=mains_hz), dtype=np.float64)
+    evidence = ventricular_evidence(raw, rec.fs)
+    vt_vf = vt_vf_rule(evidence)
     per_window = beats_in_windows(beats, rec.starts, window)
     # A rate only where beats are beats: readable, of good quality, and not a fibrillation-
     # like oscillation whose waves the QRS detector would count.
@@ -253,30 +248,24 @@ def score_record(
         beats=np.array([len(b) for b in per_window], dtype=np.int64),
         heart_rate=rate,
         beat_times_s=beats / rec.fs,
+        vt_vf=vt_vf,
+        dominant_hz=evidence["dominant_hz"],
         gaps=gap_runs(missing, fs),
         threshold=model.threshold,
         sqi_threshold=model.input.sqi_threshold,
         mains_hz=mains_hz,
         duration_s=len(signal) / fs,
-        **beat_readouts(beats, rec, readable, beat_probs, rhythm_probs),
+        # beats are classified where the verdict rests on them: not in unreadable or VT/VF
+        # windows, whose detected "beats" may be noise or fibrillation waves
+        **beat_readouts(
+            beats,
+            rec.starts,
+            window,
+            readable & (quality >= model.input.sqi_threshold) & ~vt_vf,
+            beat_probs,
+            rhythm_probs,
+        ),
     )
-
-
-def beat_readouts(
-    beats: np.ndarray,
-    rec: ConditionedRecord,
-    readable: np.ndarray,
-    beat_probs: np.ndarray | None,
-    rhythm_probs: np.ndarray | None,
-) -> dict[str, np.ndarray]:
-    """`RecordScores`' beat classes, rhythms and counts (none without readouts)."""
-    if beat_probs is None or rhythm_probs is None:
-        return {}
-    window = rec.windows.shape[1]
-    beat_class, rhythm, counts = classify_beats(
-        beats, rec.starts, window, readable, beat_probs, rhythm_probs
-    )
-    return {"beat_class": beat_class, "rhythm": rhythm, "beat_counts": counts}
 
 
 def score_window(signal: np.ndarray, fs: float, model: DeployedModel) -> float:

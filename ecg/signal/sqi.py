@@ -41,15 +41,25 @@ these values about 95% of MIT-BIH's 10 s windows score >= 0.7, while NSTDB noise
 SNR brings the mean score below 0.7 for `bw`, `em` and `ma`.
 
 Nothing here looks at beat timing, RR regularity, heart rate or beat shape, so ectopic
-beats, atrial fibrillation and tachycardia are not penalised. Limitation: ventricular
-flutter is a large, slow, continuous wave with no quiet baseline, which reads as low-
-frequency and in-band noise; most of MIT-BIH's few flutter windows (record 207) fail.
+beats, atrial fibrillation and tachycardia are not penalised.
+
+Ventricular rhythms: VT, flutter and VF are a large continuous 2-9 Hz wave with no quiet
+baseline and little power above 5 Hz, so A (5-40 Hz) reads low and the in-band floor high,
+and the score graded an organised ventricular rhythm as noise (most of MIT-BIH's flutter
+windows, record 207, failed). A window that `ecg.signal.ventricular.vt_vf` flags (beat-free
+spectral evidence of a rhythm at 120-540 /min holding most of the window's amplitude) is
+therefore scored as that rhythm, not as beats: A is read the same way from the 1-40 Hz
+band that holds its waves, and the in-band floor is not counted (a continuous oscillation
+has no quiet frames by definition). Baseline wander (`lf`), muscle noise (`hf`) and the
+flatline factor still count, so a VF window buried in noise can still score low.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.fft as sfft
+
+from ecg.signal.ventricular import vt_vf
 
 # Half-quality SNR (dB, NSTDB units) of each noise component; see the module docstring.
 SNR50_DB = {"lf": 5.0, "hf": 15.0, "ib": 17.0}
@@ -114,9 +124,12 @@ def _components(x: np.ndarray, fs: float, mains_hz: float | None) -> dict[str, n
     # minus the 3rd of the minima (3rd-4th most extreme of a 10 s window's 100 blocks), so
     # three beats suffice and one or two spikes do not set it.
     block = max(2, round(BLOCK_S * fs))
-    qrs = _blocks(band(*QRS_BAND_HZ), block)
-    top = np.percentile(qrs.max(axis=1), 100.0 - QRS_TAIL_PCT, axis=-1)
-    bottom = np.percentile(qrs.min(axis=1), QRS_TAIL_PCT, axis=-1)
+    ventricular = vt_vf(x, fs)
+    ib_band = band(*IB_BAND_HZ)
+    # A VT/VF window's waves are 2-9 Hz: its amplitude is read from the 1-40 Hz band.
+    waves = _blocks(np.where(ventricular[:, None], ib_band, band(*QRS_BAND_HZ)), block)
+    top = np.percentile(waves.max(axis=1), 100.0 - QRS_TAIL_PCT, axis=-1)
+    bottom = np.percentile(waves.min(axis=1), QRS_TAIL_PCT, axis=-1)
     amp = (top - bottom).astype(np.float64)
     signal_power = amp**2 / 8.0
 
@@ -142,7 +155,6 @@ def _components(x: np.ndarray, fs: float, mains_hz: float | None) -> dict[str, n
 
     # In-band floor: residual power of 80 ms frames after a least-squares line, from the
     # sums of y, t*y and y^2 over each frame.
-    ib_band = band(*IB_BAND_HZ)
     length = max(4, round(IB_FRAME_S * fs))
     frames = ib_band[:, : n // length * length].reshape(len(x), -1, length)
     t = np.arange(length) - (length - 1) / 2.0
@@ -151,6 +163,7 @@ def _components(x: np.ndarray, fs: float, mains_hz: float | None) -> dict[str, n
     s2 = np.einsum("nbj,nbj->nb", frames, frames).astype(np.float64)
     resid = np.maximum(s2 - s0**2 / length - s1**2 / (t @ t), 0.0) / length
     ib_power = np.percentile(resid, IB_PERCENTILE, axis=-1)
+    ib_power[ventricular] = 0.0  # no quiet frames between a VT/VF's waves: not noise
 
     # Flat or clipped: 100 ms blocks whose range is negligible against the QRS amplitude.
     blocks = _blocks(x, block)
@@ -169,13 +182,15 @@ def _components(x: np.ndarray, fs: float, mains_hz: float | None) -> dict[str, n
         "hf": snr_db(hf_power),
         "ib": snr_db(ib_power),
         "flat": np.where(finite, flat, 1.0),
+        "vt_vf": ventricular & finite,
     }
 
 
 def sqi_components(
     windows: np.ndarray, fs: float, *, mains_hz: float | None = 60.0
 ) -> dict[str, np.ndarray]:
-    """Per-window SNRs in dB (`lf`, `hf`, `ib`) and the flat-block fraction `flat`.
+    """Per-window SNRs in dB (`lf`, `hf`, `ib`), the flat-block fraction `flat` and whether
+    the window was scored as a VT/VF rhythm (`vt_vf`, bool).
 
     Shapes follow `windows` without its last axis. Computed in float32, in chunks of
     `CHUNK` windows to bound memory. See the module docstring.
@@ -189,9 +204,9 @@ def sqi_components(
         _components(np.asarray(x[i : i + CHUNK], dtype=np.float32), fs, mains_hz)
         for i in range(0, len(x), CHUNK)
     ]
-    keys = ("lf", "hf", "ib", "flat")
+    keys = ("lf", "hf", "ib", "flat", "vt_vf")
     if not parts:  # no windows at all
-        return {k: np.zeros(lead_shape) for k in keys}
+        return {k: np.zeros(lead_shape, dtype=bool if k == "vt_vf" else float) for k in keys}
     return {k: np.concatenate([p[k] for p in parts]).reshape(lead_shape) for k in keys}
 
 

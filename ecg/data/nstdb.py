@@ -1,5 +1,11 @@
 """The noise records of the MIT-BIH Noise Stress Test Database (NSTDB): baseline wander (`bw`),
-electrode motion (`em`) and muscle artefact (`ma`), for the SQI tests and benchmarks."""
+electrode motion (`em`) and muscle artefact (`ma`), for the SQI tests, the benchmarks and the
+training augmentation (`ecg.data.augment`).
+
+Each noise record is split in two halves that never meet: training adds the first half
+(`TRAINING_HALF`), `benchmarks/noise_stress.py` the second (`BENCHMARK_HALF`), so a model is
+never judged on noise it trained on.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import numpy as np
 import wfdb
 
 NOISE_RECORDS = ("bw", "em", "ma")
+TRAINING_HALF, BENCHMARK_HALF = "training", "benchmark"
 
 
 def load_nstdb_noise(
@@ -25,3 +32,13 @@ def load_nstdb_noise(
         raise ValueError(f"unknown NSTDB noise record {name!r}; expected one of {NOISE_RECORDS}")
     record = wfdb.rdrecord(str(Path(directory) / name), channels=[channel])
     return np.asarray(record.p_signal[:, 0], dtype=np.float64), float(record.fs)
+
+
+def noise_half(noise: np.ndarray, half: str) -> np.ndarray:
+    """The first (`TRAINING_HALF`) or second (`BENCHMARK_HALF`) half of a noise signal."""
+    middle = len(noise) // 2
+    if half == TRAINING_HALF:
+        return noise[:middle]
+    if half == BENCHMARK_HALF:
+        return noise[middle:]
+    raise ValueError(f"unknown half {half!r}; expected {TRAINING_HALF!r} or {BENCHMARK_HALF!r}")

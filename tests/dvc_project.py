@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from tests.wfdb_records import write_noise
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DVC = BIN / "dvc"
@@ -97,6 +99,8 @@ class DvcProject:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        # preprocess's augmentation reads NSTDB noise records: synthetic ones beside the copy
+        env["NSTDB_DIR"] = str(write_noise(root.parent / f"{root.name}_nstdb"))
         env.pop("PYTHONPATH", None)  # the stages must import the copy's `ecg`
         env.update(extra_env)
         project = cls(root=root, env=env)

@@ -26,17 +26,19 @@ import wfdb
 
 import ecg.data.build
 from ecg.core.errors import ECGError
+from ecg.data.augment import AugmentConfig, load_training_noise
 from ecg.data.beat_labels import BEAT_CLASSES, PADDING
 from ecg.data.build import preprocess_mitbih
 from ecg.data.detected_beats import detect_records
-from ecg.data.files import MITBIH_KEYS, MITBIH_TARGETS, windows_file
+from ecg.data.files import MITBIH_KEYS, MITBIH_TARGETS, noisy_windows_file, windows_file
 from ecg.data.labels import aami_class
 from ecg.data.mitdb import MITDB
+from ecg.data.nstdb import BENCHMARK_HALF, TRAINING_HALF, load_nstdb_noise, noise_half
 from ecg.data.windows import windows_from_record
 from ecg.features.layout import MAX_BEATS, STEP_FEATURES
 from ecg.signal.conditioning import bandpass_notch, normalise_window, resample
 from tests.conftest import ROOT
-from tests.wfdb_records import regular_beats, write_record
+from tests.wfdb_records import regular_beats, write_noise, write_record
 
 WIN = 3600  # one window in 360-Hz record samples
 PACED = ["102", "104", "107", "217"]
@@ -58,6 +60,7 @@ METRIC_KEYS = {
     "records_losing_all_windows",
     "subjects",
     "per_record",
+    "augment",
 }
 
 
@@ -311,6 +314,96 @@ def test_rerun_gives_the_same_files_and_metrics(
     assert again == metrics
     for name in OUTPUT_FILES:
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+# --- noisy training copies (augment) -----------------------------------------------------
+
+AUG = AugmentConfig(copies=2, snr_db=[12.0, 24.0], noises=["bw", "em", "ma"])
+AUG_RECORDS = ["100", "201", "202"]
+
+
+@pytest.fixture(scope="module")
+def tiny_noise(tmp_path_factory) -> Path:
+    return write_noise(tmp_path_factory.mktemp("nstdb"), seconds=120, seed=3)
+
+
+def augmented_run(mirror, cfg, beats, noise, out: Path, *, seed: int = 42) -> dict:
+    return preprocess_mitbih(
+        mirror, out, cfg, records=AUG_RECORDS, beats=beats, augment=AUG, noise_dir=noise, seed=seed
+    )
+
+
+def test_augmentation_writes_noisy_beat_rows_with_the_clean_labels(
+    tiny_mirror, pre_cfg, tiny_beats, tiny_noise, tmp_path
+):
+    metrics = augmented_run(tiny_mirror, pre_cfg, tiny_beats, tiny_noise, tmp_path)
+    assert names(tmp_path) == sorted([*OUTPUT_FILES, "windows_beats_noisy.pt"])
+    clean, noisy = load(tmp_path, "beats"), torch.load(noisy_windows_file(tmp_path))
+    assert set(noisy) == set(clean)  # the same metadata format
+    assert metrics["augment"]["copies"] == 2
+    assert metrics["augment"]["noisy_windows_total"] == 2 * 3 * 6
+    assert len(noisy["labels"]) == metrics["augment"]["noisy_windows_kept"] > 0
+    assert noisy["inputs"].shape[1] == clean["inputs"].shape[1]
+    assert (noisy["sqi_scores"] >= pre_cfg.sqi_threshold).all()  # the same SQI gate
+    clean_rows = {
+        (r, int(s)): (int(y), x)
+        for r, s, y, x in zip(
+            clean["record_ids"], clean["start_samples"], clean["labels"], clean["inputs"],
+            strict=True,
+        )
+    }  # fmt: skip
+    twins = 0
+    for r, s, y, x in zip(
+        noisy["record_ids"], noisy["start_samples"], noisy["labels"], noisy["inputs"], strict=True
+    ):
+        assert r in AUG_RECORDS
+        if (r, int(s)) in clean_rows:
+            label, clean_x = clean_rows[(r, int(s))]
+            assert int(y) == label  # noise does not change the rhythm: the clean label
+            assert not torch.equal(x, clean_x)  # the noisy beats are other rows
+            twins += 1
+    assert twins > 0
+
+
+def test_augmentation_is_deterministic_and_follows_the_seed(
+    tiny_mirror, pre_cfg, tiny_beats, tiny_noise, tmp_path
+):
+    for run, seed in (("a", 42), ("b", 42), ("c", 43)):
+        augmented_run(tiny_mirror, pre_cfg, tiny_beats, tiny_noise, tmp_path / run, seed=seed)
+    a, b, c = (noisy_windows_file(tmp_path / r).read_bytes() for r in "abc")
+    assert a == b
+    assert a != c
+    clean = preprocess_mitbih(
+        tiny_mirror, tmp_path / "d", pre_cfg, records=AUG_RECORDS, beats=tiny_beats
+    )
+    assert clean["augment"]["copies"] == 0 and not noisy_windows_file(tmp_path / "d").exists()
+    for name in OUTPUT_FILES:  # the clean files do not depend on the augmentation
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
+
+
+def test_augmentation_without_the_noise_records_is_one_error(
+    tiny_mirror, pre_cfg, tiny_beats, tmp_path
+):
+    with pytest.raises(ECGError, match="no NSTDB noise records .* set NSTDB_DIR"):
+        augmented_run(tiny_mirror, pre_cfg, tiny_beats, tmp_path / "nope", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_training_and_benchmark_noise_halves_are_disjoint(tiny_noise):
+    for name in ("bw", "em", "ma"):
+        x, _ = load_nstdb_noise(tiny_noise, name)
+        train, bench = noise_half(x, TRAINING_HALF), noise_half(x, BENCHMARK_HALF)
+        # the halves split the record: consecutive, no sample in both
+        assert len(train) + len(bench) == len(x)
+        np.testing.assert_array_equal(np.concatenate([train, bench]), x)
+        ((got, fs),) = [load_training_noise(tiny_noise, [name])[name]]
+        assert fs == 360 and np.array_equal(got, train)  # augmentation reads the first half
+
+
+def test_the_benchmark_reads_the_other_half():
+    source = (ROOT / "benchmarks" / "noise_stress.py").read_text()
+    assert "noise_half(load_nstdb_noise(nstdb, name)[0], BENCHMARK_HALF)" in source
+    assert "TRAINING_HALF" not in source
 
 
 def test_tiny_run_labels_follow_the_annotations(tiny_run, tiny_mirror):
@@ -656,3 +749,28 @@ def test_real_record_207_flutter_episodes_are_arrhythmia(real_run, mitdb_dir):
     in_vfl = np.array([any(lo < s + WIN and hi > s for lo, hi in vfl) for s in starts])
     assert in_vfl.any() and (labels[in_vfl] == 1).all()
     assert labels.tolist() == expected_labels(ann, starts, 650000)
+
+
+@pytest.fixture(scope="module")
+def nstdb_dir(mitdb_dir) -> Path:
+    path = Path(os.environ.get("NSTDB_DIR") or mitdb_dir.parent / "nstdb-noise")
+    if not (path / "em.hea").is_file():
+        pytest.skip(f"no NSTDB noise records in {path}")
+    return path
+
+
+@pytest.mark.realdata
+def test_real_record_with_real_training_noise(mitdb_dir, nstdb_dir, pre_cfg):
+    from ecg.data.augment import noisy_copies
+
+    record = MITDB(mitdb_dir).read("100", lead="MLII")
+    noises = load_training_noise(nstdb_dir, ["em"])
+    half, fs = noises["em"]
+    full, _ = load_nstdb_noise(nstdb_dir, "em")
+    assert fs == 360 and len(half) == len(full) // 2  # the first 15 of 30 minutes
+    aug = AugmentConfig(copies=1, snr_db=[12.0, 12.0], noises=["em"])
+    (noisy,) = noisy_copies(record, pre_cfg, aug, noises, seed=42)
+    clean = windows_from_record(record, pre_cfg)
+    np.testing.assert_array_equal(noisy.labels, clean.labels)
+    assert noisy.beat_input is not None and len(noisy.labels) == len(clean.labels)
+    assert np.median(noisy.sqi) < np.median(clean.sqi)  # em at 12 dB is visible to the SQI

@@ -194,3 +194,19 @@ def sha256_table(directory: str | Path) -> dict[str, str]:
         for rid in MITDB.RECORDS
         for ext in (".hea", ".dat", ".atr")
     }
+
+
+def write_noise(directory: str | Path, *, seconds: float = 120, seed: int = 0) -> Path:
+    """NSTDB-like noise records bw, em and ma (two channels of filtered random noise, 360 Hz)
+    under `directory`, for the augmentation tests; the real ones are not needed."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * 360))
+    for name, smooth in (("bw", 200), ("em", 20), ("ma", 2)):
+        x = np.cumsum(rng.normal(0.0, 0.1, (n, 2)), axis=0) if name == "bw" else None
+        white = rng.normal(0.0, 0.2, (n + smooth, 2))
+        kernel = np.ones(smooth) / smooth
+        y = np.stack([np.convolve(white[:, c], kernel, mode="valid")[:n] for c in range(2)], 1)
+        p_signal = y if x is None else 0.05 * x / max(np.abs(x).max(), 1e-9) + y
+        write_record(directory, name, seconds=seconds, sig_names=("noise1", "noise2"),
+                     p_signal=p_signal)  # fmt: skip
+    return Path(directory)

@@ -1,6 +1,9 @@
 """The MIT-BIH dataset files: records -> labelled, quality-filtered windows of every subject
 (the preprocess stage's work). Which subjects train and which judge a model is decided later,
-by the cross-validation plan (`ecg.train.plan`), never here."""
+by the cross-validation plan (`ecg.train.plan`), never here. With an `augment` group of
+copies > 0 and detected beats, the noisy copies' beat layout (`ecg.data.augment`) goes to
+`windows_beats_noisy.pt`, gated by the same SQI threshold (a window the product would call
+unreadable teaches nothing it will be asked)."""
 
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ import numpy as np
 from ecg.core.errors import ECGError
 from ecg.core.parallel import parallel_map
 from ecg.core.storage import atomic_dir
+from ecg.data.augment import AugmentConfig, augment_records, load_training_noise
 from ecg.data.config import PreprocessConfig
-from ecg.data.files import save_mitbih, windows_file
+from ecg.data.files import noisy_windows_file, save_mitbih, windows_file
 from ecg.data.mitdb import MITDB
 from ecg.data.windows import RecordWindows, windows_from_record
 
@@ -81,12 +85,9 @@ def _filter(rw: RecordWindows, threshold: float) -> RecordWindows:
     return dataclasses.replace(rw, **{name: rows[name][keep] for name in rows})
 
 
-def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool) -> None:
-    """`windows_ecg.pt` (and `windows_beats.pt`, `windows_beat_sync.pt`): the same rows, in
-    record order."""
-    labels = np.concatenate([m.labels for m in kept])
-    meta = dict(
-        labels=labels,
+def _meta(kept: list[RecordWindows]) -> dict[str, Any]:
+    return dict(
+        labels=np.concatenate([m.labels for m in kept]),
         patient_ids=[MITDB.subject(m.record_id) for m in kept for _ in m.labels],
         record_ids=[m.record_id for m in kept for _ in m.labels],
         start_samples=np.concatenate([m.start_samples for m in kept]),
@@ -94,11 +95,24 @@ def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool
         sqi_scores=np.concatenate([m.sqi for m in kept]),
         rhythm_classes=np.concatenate([m.rhythms for m in kept]),
     )
+
+
+def _beat_meta(kept: list[RecordWindows]) -> dict[str, Any]:
+    return dict(
+        _meta(kept),
+        beat_classes=np.concatenate([m.beat_classes for m in kept]),
+        missed_beats=np.concatenate([m.missed_beats for m in kept]),
+    )
+
+
+def _write_windows(out_dir: Path, kept: list[RecordWindows], *, with_beats: bool) -> None:
+    """`windows_ecg.pt` (and `windows_beats.pt`, `windows_beat_sync.pt`): the same rows, in
+    record order."""
+    meta = _meta(kept)
     signals = np.concatenate([m.signals for m in kept])
     save_mitbih(windows_file(out_dir, "waveform"), inputs=signals, **meta)
     if with_beats:
-        meta["beat_classes"] = np.concatenate([m.beat_classes for m in kept])
-        meta["missed_beats"] = np.concatenate([m.missed_beats for m in kept])
+        meta = _beat_meta(kept)
         beat_rows = np.concatenate([m.beat_input for m in kept])
         save_mitbih(windows_file(out_dir, "beats"), inputs=beat_rows, **meta)
         views = np.concatenate([m.beat_sync for m in kept])
@@ -112,12 +126,23 @@ def preprocess_mitbih(
     *,
     records: list[str] | None = None,
     beats: dict[str, np.ndarray] | None = None,
+    augment: AugmentConfig | None = None,
+    noise_dir: str | Path | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Write `windows_ecg.pt` under `out_dir` (and, given detected `beats`, the beat models'
-    `windows_beats.pt` and DeepSNN's `windows_beat_sync.pt`, same windows and metadata);
+    `windows_beats.pt` and DeepSNN's `windows_beat_sync.pt`, same windows and metadata; with
+    `augment.copies` > 0 also `windows_beats_noisy.pt`, NSTDB noise from `noise_dir`);
     return the metrics dict."""
     record_ids = select_records(cfg, records)
+    copies = augment.copies if augment is not None and beats is not None else 0
+    noises = load_training_noise(noise_dir, augment.noises) if copies else {}
     windows = process_records(raw_dir, record_ids, cfg, explicit=bool(records), beats=beats)
+    noisy: list[RecordWindows] = []
+    if copies:
+        used = [w.record_id for w in windows]
+        noisy = augment_records(raw_dir, used, cfg, augment, noises, seed=seed)
+    noisy_kept = [k for k in (_filter(rw, cfg.sqi_threshold) for rw in noisy) if len(k.labels)]
     kept = [_filter(rw, cfg.sqi_threshold) for rw in windows]
     empty = [k.record_id for k in kept if len(k.labels) == 0]
     for rid in empty:
@@ -127,6 +152,9 @@ def preprocess_mitbih(
         raise ECGError(f"{raw_dir}: every window is under preprocess.sqi_threshold")
     with atomic_dir(out_dir) as tmp:
         _write_windows(tmp, kept, with_beats=beats is not None)
+        if noisy_kept:
+            rows = np.concatenate([m.beat_input for m in noisy_kept])
+            save_mitbih(noisy_windows_file(tmp), inputs=rows, **_beat_meta(noisy_kept))
 
     total = sum(len(w.labels) for w in windows)
     passed = sum(len(k.labels) for k in kept)
@@ -152,6 +180,11 @@ def preprocess_mitbih(
         "arrhythmia_share": round(float(kept_labels.mean()), 4),
         "records_losing_all_windows": empty,
         "subjects": len({MITDB.subject(k.record_id) for k in kept}),
+        "augment": {
+            "copies": copies,
+            "noisy_windows_total": int(sum(len(w.labels) for w in noisy)),
+            "noisy_windows_kept": int(sum(len(k.labels) for k in noisy_kept)),
+        },
         "per_record": {
             w.record_id: {
                 "windows": int(len(w.labels)),

@@ -10,6 +10,10 @@ the window in the record's own sampling rate), `segment_confidence` and `sqi_sco
 files also `beat_classes` int64 [N, MAX_BEATS] (each slot's AAMI code, `ecg.data.beat_labels`)
 and `missed_beats` int64 [N, 5] (reference beats per class no slot carries).
 
+`windows_beats_noisy.pt` (written when preprocess's `augment.copies` > 0): the beat layout
+of noisy copies of the records (`ecg.data.augment`), same keys; training rows only, for the
+subjects a member trains on (`ecg.train.plan.with_noisy_rows`), never validation or test.
+
 Synthetic (`data/synthetic/{train,val}_ecg.pt`, `data/synthetic_beats/{train,val}_beats.pt`
 and `{train,val}_beat_sync.pt`): `inputs` and `labels` only.
 
@@ -162,6 +166,33 @@ def save_mitbih(path: str | Path, **arrays: Any) -> None:
 def windows_file(data_dir: str | Path, input_kind: str) -> Path:
     """The MIT-BIH file holding what a model of `input_kind` reads."""
     return Path(data_dir) / f"windows_{INPUT_FILES[input_kind]}.pt"
+
+
+def noisy_windows_file(data_dir: str | Path) -> Path:
+    """The noisy copies' beat layout (training augmentation)."""
+    return Path(data_dir) / "windows_beats_noisy.pt"
+
+
+def load_noisy_windows(data_dir: str | Path) -> ECGDataset | None:
+    """The noisy copies' beat layout, or None where preprocess wrote none (augment off)."""
+    path = noisy_windows_file(data_dir)
+    return dataset_from_file(path) if path.is_file() else None
+
+
+def concat(a: ECGDataset, b: ECGDataset) -> ECGDataset:
+    """`a`'s windows, then `b`'s (both MIT-BIH, with the same metadata present)."""
+
+    def cat(x: Any, y: Any) -> Any:
+        if x is None or y is None:
+            return None
+        return x + y if isinstance(x, list) else torch.cat([x, y])
+
+    keys = ("patient_ids", "record_ids", "start_samples", "sqi_scores", *MITBIH_TARGETS)
+    return ECGDataset(
+        torch.cat([a.inputs, b.inputs]),
+        torch.cat([a.labels, b.labels]),
+        **{key: cat(getattr(a, key), getattr(b, key)) for key in keys},
+    )
 
 
 def load_windows(data_dir: str | Path, input_kind: str = "beats") -> ECGDataset:

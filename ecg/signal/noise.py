@@ -4,7 +4,8 @@ The SNR follows the MIT-BIH Noise Stress Test Database (Moody, Muldrow & Mark 19
 signal power is taken from the QRS amplitude, S = (peak-to-peak QRS amplitude)^2 / 8 (the
 power of a sinusoid with that peak-to-peak amplitude), and the noise power N is the mean
 square of the noise after removing its mean; the noise is scaled so 10*log10(S/N) = SNR.
-Used by the SQI tests and `benchmarks/bench_sqi_noise.py`, never by the pipeline itself.
+Used by the SQI tests, the noise benchmarks and the preprocess stage's training
+augmentation (`ecg.data.augment`).
 """
 
 from __future__ import annotations

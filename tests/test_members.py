@@ -18,15 +18,15 @@ from ecg.models.configs import BeatSNNConfig, LogRegConfig
 from ecg.models.registry import build_model
 from ecg.train.config import StageSchedule, TransferConfig
 from ecg.train.gbm import GBMConfig
-from ecg.train.plan import CrossvalConfig, member_jobs
+from ecg.train.plan import CrossvalConfig, member_jobs, with_noisy_rows
 from tests.test_crossval import tiny_dataset
 
 # Records of DS1 and DS2 as subject names, so that the DS1 -> DS2 ensemble is planned too.
 RECORDS = ["101", "106", "108", "109", "112", "114", "100", "103", "105", "111", "113", "117"]
 
 
-def dataset() -> ECGDataset:
-    data = tiny_dataset()
+def dataset(seed: int = 0) -> ECGDataset:
+    data = tiny_dataset(seed)
     names = {f"s{i}": r for i, r in enumerate(RECORDS)}
     ids = [names[s] for s in data.patient_ids]
     return ECGDataset(data.inputs, data.labels, patient_ids=ids, record_ids=ids)
@@ -116,6 +116,57 @@ def test_a_member_trained_on_a_held_out_subject_is_refused(tmp_path):
     save_torch({"train_subjects": trained[1:]}, path)
     with pytest.raises(ECGError, match="stale member"):
         check_member(load_member(path), path, job, data)
+
+
+def test_noisy_rows_train_only_their_own_training_subjects():
+    clean, noisy = dataset(), dataset(seed=1)
+    n, subjects = len(clean), np.asarray(clean.patient_ids)
+    noisy_subjects = np.asarray(noisy.patient_ids)
+    jobs = member_jobs(clean, CV, seed=42)
+    for plain, job in zip(jobs, with_noisy_rows(jobs, clean, noisy), strict=True):
+        assert np.array_equal(job.train_rows[job.train_rows < n], plain.train_rows)
+        assert np.array_equal(job.val_rows, plain.val_rows)  # validation stays clean
+        assert np.array_equal(job.test_rows, plain.test_rows)  # evaluation stays clean
+        extra = noisy_subjects[job.train_rows[job.train_rows >= n] - n]
+        # leakage: no noisy row of a validation or held-out subject reaches training ...
+        assert not set(extra) & (set(subjects[job.val_rows]) | set(subjects[job.test_rows]))
+        # ... and a training subject's noisy rows all do
+        trained = np.isin(noisy_subjects, subjects[plain.train_rows])
+        assert sorted(job.train_rows[job.train_rows >= n] - n) == list(np.flatnonzero(trained))
+
+
+def test_fine_tune_trains_beat_layout_models_on_their_subjects_noisy_rows(project, monkeypatch):
+    import ecg.train.fine_tune as fine_tune_module
+
+    noisy = dataset(seed=1).subset(np.arange(0, len(dataset()), 2))
+    m = len(noisy)
+    save_mitbih(
+        project / "data/windows_beats_noisy.pt", inputs=noisy.inputs + 100.0,
+        labels=noisy.labels, patient_ids=noisy.patient_ids, record_ids=noisy.record_ids,
+        start_samples=np.zeros(m), segment_confidence=np.ones(m), sqi_scores=np.ones(m),
+    )  # fmt: skip
+    seen = {}
+
+    def fake_train(jobs, inputs, recipe, *, out_dir, live_dir):
+        seen.update(jobs=jobs, inputs=inputs)
+        return [{} for _ in jobs]
+
+    monkeypatch.setattr(fine_tune_module, "train_members", fake_train)
+    run_stages(project, "noisy")  # stage 1 and stage 2, every model of CV
+    clean = dataset()
+    n, subjects = len(clean), np.asarray(clean.patient_ids)
+    assert {j.model for j in seen["jobs"]} == {"beat", "logreg", "gbm"}
+    for job in seen["jobs"]:
+        data = seen["inputs"][job.model]
+        assert len(data) == n + m
+        noisy_rows = job.train_rows[job.train_rows >= n]
+        assert len(noisy_rows) > 0
+        assert (data.inputs[noisy_rows] > 50).all()  # they are the noisy file's rows
+        assert (data.inputs[job.val_rows] < 50).all() and (data.inputs[job.test_rows] < 50).all()
+        held = set(subjects[job.val_rows]) | set(subjects[job.test_rows])
+        noisy_subjects = {data.patient_ids[i] for i in noisy_rows}
+        assert noisy_subjects <= set(subjects[job.train_rows[job.train_rows < n]])
+        assert not noisy_subjects & held
 
 
 # --- the stages on tiny data -----------------------------------------------------------

@@ -4,7 +4,9 @@ Stage 1 (feature adaptation) trains each network member from its architecture's 
 pretrained model with fc1 frozen; stage 2 (full fine-tuning) continues every layer from the
 member's own stage-1 model. A network that is all fc1 (logistic regression) starts stage 2
 from pretraining; the gradient-boosting baseline trains in stage 2. Each model reads the
-input kind its pretrained network reads. Each stage writes one checkpoint per member and a
+input kind its pretrained network reads. The models reading the beat layout also train on the
+noisy copies of their training subjects where preprocess wrote them (`augment.copies` > 0;
+DeepSNN does not: its training time would double). Each stage writes one checkpoint per member and a
 `config.json` of the run (with each model's input kind), whole or not at all.
 """
 
@@ -19,12 +21,12 @@ import numpy as np
 from ecg.core.config import as_dict
 from ecg.core.errors import ECGError
 from ecg.core.storage import atomic_dir, write_json
-from ecg.data.files import ECGDataset, load_windows
+from ecg.data.files import ECGDataset, concat, load_noisy_windows, load_windows
 from ecg.models.checkpoint import load_model
 from ecg.train.config import FROZEN_IN_STAGE1, FitConfig, StageSchedule, TransferConfig
 from ecg.train.gbm import GBMConfig
 from ecg.train.members import StageRecipe, train_members
-from ecg.train.plan import BOOSTED, CrossvalConfig, member_jobs
+from ecg.train.plan import BOOSTED, CrossvalConfig, MemberJob, member_jobs, with_noisy_rows
 
 
 def pretrained_kinds(models: list[str], pretrained_dir: Path) -> dict[str, str]:
@@ -58,6 +60,21 @@ def model_inputs(data_dir: Path, kinds: dict[str, str]) -> dict[str, ECGDataset]
             cache[kind] = load_windows(data_dir, kind)
         out[name] = cache[kind]
     return out
+
+
+def augmented(
+    inputs: dict[str, ECGDataset], kinds: dict[str, str], jobs: list[MemberJob], noisy: ECGDataset
+) -> tuple[dict[str, ECGDataset], list[MemberJob]]:
+    """Beat-layout models' windows followed by the noisy copies, and their jobs training on
+    the copies of their training subjects (`with_noisy_rows`); other models unchanged."""
+    beats = [name for name, kind in kinds.items() if kind == "beats"]
+    if not beats:
+        return inputs, jobs
+    both = concat(inputs[beats[0]], noisy)
+    noisy_jobs = [j for j in jobs if j.model in beats]
+    extended = iter(with_noisy_rows(noisy_jobs, inputs[beats[0]], noisy))
+    jobs = [next(extended) if j.model in beats else j for j in jobs]
+    return {name: both if name in beats else data for name, data in inputs.items()}, jobs
 
 
 def has_stage1(pretrained: Path) -> bool:
@@ -96,6 +113,9 @@ def fine_tune(
             start[name] = str(pretrained)
     trained = [m for m in cv.models if m in start or (m in BOOSTED and stage == "2")]
     jobs = member_jobs(inputs[cv.product], cv, seed=seed, models=trained)
+    noisy = load_noisy_windows(data_dir)
+    if noisy is not None:
+        inputs, jobs = augmented(inputs, kinds, jobs, noisy)
     fit = FitConfig.transfer_stage(transfer, schedule, stage=stage)
     recipe = StageRecipe(fit=fit, dropout=transfer.dropout, start=start, boosted=boosted or {})
     with atomic_dir(out_dir) as tmp:

@@ -12,7 +12,7 @@ stage2 and evaluate each derive the same plan without passing it along.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -123,3 +123,16 @@ def member_jobs(
                     )
                 )
     return jobs
+
+
+def with_noisy_rows(jobs: list[MemberJob], clean: ECGDataset, noisy: ECGDataset) -> list[MemberJob]:
+    """`jobs` that train also on the noisy copies (`ecg.data.augment`) of their own training
+    subjects: row `len(clean) + i` is noisy row i. Validation and test rows stay clean, so
+    the out-of-fold threshold, selection and evaluation never see a noisy window."""
+    subjects, noisy_subjects = np.asarray(clean.patient_ids), np.asarray(noisy.patient_ids)
+    out = []
+    for job in jobs:
+        mine = np.isin(noisy_subjects, np.unique(subjects[job.train_rows]))
+        extra = len(clean) + np.flatnonzero(mine)
+        out.append(replace(job, train_rows=np.concatenate([job.train_rows, extra])))
+    return out

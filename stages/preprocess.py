@@ -1,8 +1,8 @@
 """DVC stage `preprocess`: MIT-BIH records -> labelled, SQI-filtered 10-s windows of every
 subject in data/mitbih_processed/windows_{ecg,beats,beat_sync}.pt (raw windows, the beat
 layout and DeepSNN's beat-synchronous view), and with `augment.copies` > 0 the beat layout of
-noisy copies in windows_beats_noisy.pt (NSTDB noise from --noise_dir, else $NSTDB_DIR, else
-$MITDB_DIR/../nstdb-noise)."""
+noisy copies in windows_beats_noisy.pt (NSTDB noise records from --noise_dir, by default
+data/raw/nstdb, written by the download stage)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ecg.core.cli import run_cli, stage_parser
 from ecg.core.params_file import ParamsFile
 from ecg.core.storage import write_json
 from ecg.core.timing import timed
-from ecg.data.augment import AugmentConfig, default_noise_dir
+from ecg.data.augment import AugmentConfig
 from ecg.data.build import preprocess_mitbih
 from ecg.data.config import PreprocessConfig
 from ecg.data.detected_beats import read_beats
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         default="data/beats/mitdb_beats.pt",
         help="detected beats (detect stage), for the beat-relative inputs; 'none' to skip",
     )
-    parser.add_argument("--noise_dir", default=default_noise_dir(), help="NSTDB noise records")
+    parser.add_argument("--noise_dir", default="data/raw/nstdb", help="NSTDB noise records")
     parser.add_argument("--records", nargs="+", help="only these record ids (no exclusions)")
     args = parser.parse_args(argv)
     config = load_config(ParamsFile(args.params))

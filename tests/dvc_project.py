@@ -99,7 +99,8 @@ class DvcProject:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
-        # preprocess's augmentation reads NSTDB noise records: synthetic ones beside the copy
+        # The download stage copies the NSTDB noise records (for preprocess's augmentation)
+        # from NSTDB_DIR: synthetic ones beside the copy, unchecked like the synthetic mirror
         env["NSTDB_DIR"] = str(write_noise(root.parent / f"{root.name}_nstdb"))
         env.pop("PYTHONPATH", None)  # the stages must import the copy's `ecg`
         env.update(extra_env)

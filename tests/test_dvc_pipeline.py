@@ -157,6 +157,7 @@ def _walk_through(p: DvcProject) -> None:
     assert _in_order(ran, "evaluate", "card"), ran
     for path in (
         "data/raw/mitdb/100.dat",
+        "data/raw/nstdb/em.dat",
         "data/mitbih_processed/windows_beats.pt",
         "models/pretrained/beat.pt",
         "models/stage1/beat/fold1/member1.pt",
@@ -172,6 +173,16 @@ def _walk_through(p: DvcProject) -> None:
     out = p.dvc("repro")
     assert ran_stages(out) == [], f"second dvc repro reran stages\n{out}"
     assert "Data and pipelines are up to date" in out, out
+
+    # The noise records are data of the pipeline: replacing them invalidates preprocess.
+    noise = root / "data/raw/nstdb/em.dat"
+    replaced = bytes(b ^ 0xFF for b in noise.read_bytes())
+    noise.unlink()  # DVC may have linked the file to its cache
+    noise.write_bytes(replaced)
+    status = p.dvc_json("status")
+    assert {"changed deps": {"data/raw/nstdb": "modified"}} in status.get("preprocess", []), status
+    p.dvc("checkout", "--force", "data/raw/nstdb")
+    assert "Data and pipelines are up to date" in p.dvc("status")
 
     # The data stages are byte-reproducible: forcing them to rerun leaves every output hash
     # as dvc.lock has it, so nothing downstream is invalidated.

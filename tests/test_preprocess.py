@@ -384,7 +384,7 @@ def test_augmentation_is_deterministic_and_follows_the_seed(
 def test_augmentation_without_the_noise_records_is_one_error(
     tiny_mirror, pre_cfg, tiny_beats, tmp_path
 ):
-    with pytest.raises(ECGError, match="no NSTDB noise records .* set NSTDB_DIR"):
+    with pytest.raises(ECGError, match="no NSTDB noise records .* run the download stage"):
         augmented_run(tiny_mirror, pre_cfg, tiny_beats, tmp_path / "nope", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -20,6 +20,7 @@ import yaml
 from ecg.core.kernels import NATIVE, PINNED
 from tests.conftest import ROOT
 from tests.test_training import cli_project  # noqa: F401  (fixture)
+from tests.wfdb_records import write_noise
 
 OTHER_CPUS = {
     "threads2": {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"},
@@ -67,6 +68,7 @@ def test_preprocess_writes_the_same_bytes_on_other_cpus(tiny_mirror, tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["download"]["verify_checksums"] = False
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    noise = write_noise(tmp_path / "nstdb")
     hashes = {}
     for name, simulated in OTHER_CPUS.items():
         out, env = tmp_path / name, environment(simulated | {"ECG_WORKERS": "1"})
@@ -74,7 +76,8 @@ def test_preprocess_writes_the_same_bytes_on_other_cpus(tiny_mirror, tmp_path):
         run(ROOT, env, "-m", "stages.detect", *common, "--out", str(out / "beats.pt"),
             "--metrics", str(out / "detect.json"))  # fmt: skip
         run(ROOT, env, "-m", "stages.preprocess", *common, "--beats", str(out / "beats.pt"),
-            "--out_dir", str(out / "windows"), "--metrics", str(out / "pre.json"))  # fmt: skip
+            "--out_dir", str(out / "windows"), "--metrics", str(out / "pre.json"),
+            "--noise_dir", str(noise))  # fmt: skip
         files = sorted((out / "windows").iterdir())
         hashes[name] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert len({tuple(sorted(h.items())) for h in hashes.values()}) == 1, hashes

@@ -14,7 +14,6 @@ record's (noise does not change the rhythm).
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,20 +54,12 @@ class AugmentConfig:
 Noise = tuple[np.ndarray, float]  # (training half of a noise record, its fs)
 
 
-def default_noise_dir() -> str | None:
-    """$NSTDB_DIR, else `nstdb-noise` beside $MITDB_DIR, else None."""
-    mitdb = os.environ.get("MITDB_DIR")
-    return os.environ.get("NSTDB_DIR") or (
-        str(Path(mitdb).parent / "nstdb-noise") if mitdb else None
-    )
-
-
 def load_training_noise(directory: str | Path | None, names: list[str]) -> dict[str, Noise]:
     """The training half of each named NSTDB noise record in `directory`."""
     if directory is None or not all((Path(directory) / f"{n}.hea").is_file() for n in names):
         raise ECGError(
             f"{directory}: no NSTDB noise records {names} (augment.copies > 0 needs them: "
-            "set NSTDB_DIR or pass --noise_dir)"
+            "run the download stage or pass --noise_dir)"
         )
     out = {}
     for name in names:

@@ -13,7 +13,7 @@ from ecg.signal.sqi import MIN_FS as SQI_MIN_FS
 
 @dataclass(frozen=True)
 class DownloadConfig:
-    verify_checksums: bool  # SHA-256 of every record file against mitdb 1.0.0
+    verify_checksums: bool  # SHA-256 of every record file against mitdb/nstdb 1.0.0
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,16 @@ def mitdb_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def nstdb_dir(mitdb_dir) -> Path:
+    """The real NSTDB noise records: $NSTDB_DIR, else `nstdb-noise` beside the MIT-BIH mirror
+    (skips the test when absent)."""
+    path = Path(os.environ.get("NSTDB_DIR") or mitdb_dir.parent / "nstdb-noise")
+    if not (path / "em.hea").is_file():
+        pytest.skip(f"no NSTDB noise records in {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def pre_cfg() -> PreprocessConfig:
     """`preprocess` section of the project's params.yaml."""
     return ParamsFile(ROOT / "params.yaml").group("preprocess", PreprocessConfig)

@@ -751,14 +751,6 @@ def test_real_record_207_flutter_episodes_are_arrhythmia(real_run, mitdb_dir):
     assert labels.tolist() == expected_labels(ann, starts, 650000)
 
 
-@pytest.fixture(scope="module")
-def nstdb_dir(mitdb_dir) -> Path:
-    path = Path(os.environ.get("NSTDB_DIR") or mitdb_dir.parent / "nstdb-noise")
-    if not (path / "em.hea").is_file():
-        pytest.skip(f"no NSTDB noise records in {path}")
-    return path
-
-
 @pytest.mark.realdata
 def test_real_record_with_real_training_noise(mitdb_dir, nstdb_dir, pre_cfg):
     from ecg.data.augment import noisy_copies

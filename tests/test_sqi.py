@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -199,14 +196,6 @@ BEATS = list("NLRBAaJSVrFejnE/fQ")
 def _windows(x: np.ndarray, fs: float) -> np.ndarray:
     y = resample(x, fs, FS)
     return y[segment_windows(len(y), L, L)[:, None] + np.arange(L)]
-
-
-@pytest.fixture(scope="module")
-def nstdb_dir(mitdb_dir) -> Path:
-    path = Path(os.environ.get("NSTDB_DIR") or mitdb_dir.parent / "nstdb-noise")
-    if not (path / "em.hea").is_file():
-        pytest.skip(f"no NSTDB noise records in {path}")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ reports four verdicts (CSV, WFDB annotations, --json) and never greys VT/VF out.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +26,6 @@ from ecg.signal.ventricular import rhythm_label, ventricular_evidence, vt_vf
 from tests.deployable import write_deployable
 from tests.test_inference import ecg_at
 from tests.wfdb_records import write_record
-
-NSTDB = Path(os.environ.get("NSTDB_DIR") or "/work/shared/physionet/nstdb-noise")
 
 
 @pytest.mark.parametrize("fs", [128.0, 250.0, 500.0])
@@ -64,10 +61,9 @@ def test_evidence_is_scale_free_and_safe_on_flat_or_missing_windows():
     assert (rhythm_label(3.0), rhythm_label(5.0)) == ("(VT", "(VF")
 
 
-@pytest.mark.skipif(not NSTDB.is_dir(), reason="needs the NSTDB noise records")
-def test_nstdb_noise_is_not_vt_vf():
+def test_nstdb_noise_is_not_vt_vf(nstdb_dir):
     for name in ("bw", "em", "ma"):
-        noise, fs = load_nstdb_noise(NSTDB, name)
+        noise, fs = load_nstdb_noise(nstdb_dir, name)
         x = resample(noise, fs, 250.0)
         windows = x[: len(x) // 2500 * 2500].reshape(-1, 2500)
         assert not vt_vf(windows, 250.0).any(), name
@@ -158,9 +154,8 @@ def test_predict_reports_four_verdicts_at_500_hz(model_path, tmp_path):
     assert ann.sample[-1] == 60 * fs
 
 
-@pytest.mark.skipif(not NSTDB.is_dir(), reason="needs the NSTDB noise records")
-def test_pure_em_noise_is_unreadable_never_vt_vf(model_path, tmp_path, capsys):
-    noise, fs = load_nstdb_noise(NSTDB, "em")
+def test_pure_em_noise_is_unreadable_never_vt_vf(model_path, nstdb_dir, tmp_path, capsys):
+    noise, fs = load_nstdb_noise(nstdb_dir, "em")
     path = tmp_path / "em.npy"
     np.save(path, noise)
     capsys.readouterr()

@@ -263,3 +263,21 @@ def test_the_design_command_trains_exactly_the_pipelines_member(project):
     ckpt = torch.load(project / "direct/stage2/best_model.pt", weights_only=True)
     assert ckpt["val_acc"] == torch.load(pipeline / "stage2/beat/fold2/member2.pt",
                                          weights_only=True)["val_acc"]  # fmt: skip
+
+
+def test_noisy_rows_follow_records_where_ds1_and_ds2_split_a_subject():
+    # de Chazal's lists put record 201 in DS1 and 202 (the same subject) in DS2: the DS1
+    # ensemble must not train on a noisy copy of 202
+    clean = dataset()
+    records = np.asarray(clean.record_ids, dtype=object)
+    records[records == "109"] = "202"  # a DS2 record of subject "101"'s stand-in
+    subjects = np.where(records == "202", "101", np.asarray(clean.patient_ids, dtype=object))
+    clean = ECGDataset(clean.inputs, clean.labels, patient_ids=list(subjects),
+                       record_ids=list(records))  # fmt: skip
+    jobs = [j for j in member_jobs(clean, CV, seed=42) if j.ensemble == "dechazal"]
+    assert any("101" in {clean.patient_ids[i] for i in j.train_rows} for j in jobs)
+    n = len(clean)
+    for job in with_noisy_rows(jobs, clean, clean):
+        noisy = records[job.train_rows[job.train_rows >= n] - n]
+        assert len(noisy) and "202" not in set(noisy)
+        assert set(noisy) == set(records[job.train_rows[job.train_rows < n]])

@@ -127,12 +127,13 @@ def member_jobs(
 
 def with_noisy_rows(jobs: list[MemberJob], clean: ECGDataset, noisy: ECGDataset) -> list[MemberJob]:
     """`jobs` that train also on the noisy copies (`ecg.data.augment`) of their own training
-    subjects: row `len(clean) + i` is noisy row i. Validation and test rows stay clean, so
-    the out-of-fold threshold, selection and evaluation never see a noisy window."""
-    subjects, noisy_subjects = np.asarray(clean.patient_ids), np.asarray(noisy.patient_ids)
+    records: row `len(clean) + i` is noisy row i. Validation and test rows stay clean, so
+    the out-of-fold threshold, selection and evaluation never see a noisy window. By record,
+    not subject: DS1 -> DS2 splits subject 201's records 201 and 202 between its sides."""
+    records, noisy_records = np.asarray(clean.record_ids), np.asarray(noisy.record_ids)
     out = []
     for job in jobs:
-        mine = np.isin(noisy_subjects, np.unique(subjects[job.train_rows]))
+        mine = np.isin(noisy_records, np.unique(records[job.train_rows]))
         extra = len(clean) + np.flatnonzero(mine)
         out.append(replace(job, train_rows=np.concatenate([job.train_rows, extra])))
     return out

@@ -128,7 +128,7 @@ def write_plot(scores: RecordScores, recording: Recording, path: Path, *, zoom: 
     axp.hlines(scores.probability, scores.start_s, scores.end_s, color="tab:blue", lw=1.5)
     axp.axhline(scores.threshold, color="tab:red", ls="--", lw=0.8)
     axp.set_xlim(ax.get_xlim())
-    axp.set_ylim(0, 1)
+    axp.set_ylim(-0.04, 1.04)  # a score of exactly 0 or 1 stays off the frame, visible
     axp.set_ylabel("P(arrhythmia)")
     for strip, (a, b) in zip(axes[2:], strips, strict=True):
         keep = (t >= a) & (t <= b)

@@ -86,13 +86,12 @@ def test_the_threshold_comes_from_out_of_fold_scores_only(monkeypatch, tmp_path)
         (2, 2): [0.2, 0.8],
     }
 
-    def fake_scorer(ckpt: dict, *, name: str):
-        return lambda inputs: np.array(scores[(int(Path(name).stem[-1]), len(inputs))])
+    def fake_outputs(ckpt: dict, *, name: str):
+        return lambda inputs: (np.array(scores[(int(Path(name).stem[-1]), len(inputs))]), None)
 
     monkeypatch.setattr(evaluation, "load_member", lambda path: {})
     monkeypatch.setattr(evaluation, "check_member", lambda *a: None)
-    monkeypatch.setattr(evaluation, "member_scorer", fake_scorer)
-    monkeypatch.setattr(evaluation, "member_readouts", lambda ckpt, name: lambda inputs: None)
+    monkeypatch.setattr(evaluation, "member_outputs", fake_outputs)
     out = evaluation.evaluate_members(jobs, {"x": data}, tmp_path, sensitivity_target=0.75)
     ensemble = out["x"].folds[0]
     assert ensemble.threshold == pytest.approx(0.6)  # 3/4 of OOF positives, no false alarm

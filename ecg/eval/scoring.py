@@ -10,36 +10,33 @@ from torch import nn
 from ecg.core.device import reproducible_compute
 
 
-@reproducible_compute()
-@torch.no_grad()
 def predict(
     model: nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device
 ) -> torch.Tensor:
     """Logits [N, 2] in eval mode, on CPU (one thread: see `ecg.core.device`)."""
-    model.eval()
-    out = [
-        model(signals[i : i + batch_size].to(device)).logits.float().cpu()
-        for i in range(0, len(signals), batch_size)
-    ]
-    return torch.cat(out) if out else torch.zeros(0, 2)
+    return predict_outputs(model, signals, batch_size=batch_size, device=device)[0]
+
+
+Readouts = tuple[np.ndarray, np.ndarray]  # beat classes [N, T, C], rhythm [N, R] probabilities
 
 
 @reproducible_compute()
 @torch.no_grad()
-def predict_readouts(
+def predict_outputs(
     model: nn.Module, signals: torch.Tensor, *, batch_size: int, device: torch.device
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A beat model's class probabilities: per beat slot [N, T, beat classes] and per window
-    rhythm [N, rhythm classes]; None for a model without those readouts."""
+) -> tuple[torch.Tensor, Readouts | None]:
+    """In one pass, eval mode, on CPU: logits [N, 2] and, for a beat model, its class
+    probabilities per beat slot and per window rhythm (None for a model without them)."""
     model.eval()
-    beats, rhythms = [], []
+    logits, beats, rhythms = [], [], []
     for i in range(0, len(signals), batch_size):
         out = model(signals[i : i + batch_size].to(device))
-        if out.beat_logits is None:
-            return None
-        beats.append(torch.softmax(out.beat_logits.double(), -1).cpu().numpy())
-        rhythms.append(torch.softmax(out.rhythm_logits.double(), -1).cpu().numpy())
-    return np.concatenate(beats), np.concatenate(rhythms)
+        logits.append(out.logits.float().cpu())
+        if out.beat_logits is not None:
+            beats.append(torch.softmax(out.beat_logits.double(), -1).cpu().numpy())
+            rhythms.append(torch.softmax(out.rhythm_logits.double(), -1).cpu().numpy())
+    readouts = (np.concatenate(beats), np.concatenate(rhythms)) if beats else None
+    return (torch.cat(logits) if logits else torch.zeros(0, 2)), readouts
 
 
 def scores_from_logits(logits: torch.Tensor) -> np.ndarray:

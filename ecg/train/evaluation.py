@@ -21,7 +21,7 @@ from ecg.core.parallel import parallel_map
 from ecg.core.storage import load_torch
 from ecg.data.files import ECGDataset
 from ecg.eval.threshold import choose_threshold
-from ecg.train.members import member_readouts, member_record, member_scorer
+from ecg.train.members import member_outputs, member_record
 from ecg.train.plan import DS2_BENCHMARK, FINAL, MemberJob
 
 
@@ -95,12 +95,12 @@ def _score(job: MemberJob) -> tuple[np.ndarray, np.ndarray, Any]:
     data, path = _WORKER["inputs"][job.model], _WORKER["members_dir"] / job.path
     ckpt = load_member(path)
     check_member(ckpt, path, job, data)
-    score = member_scorer(ckpt, name=str(path))
-    val = score(data.inputs[job.val_rows])
+    run = member_outputs(ckpt, name=str(path))
+    val, _ = run(data.inputs[job.val_rows])
     if not len(job.test_rows):
         return val, np.zeros(0), None
-    test = data.inputs[job.test_rows]
-    return val, score(test), member_readouts(ckpt, name=str(path))(test)
+    test, readouts = run(data.inputs[job.test_rows])
+    return val, test, readouts
 
 
 def evaluate_members(

@@ -25,7 +25,7 @@ from ecg.core.parallel import parallel_map
 from ecg.core.progress import log as print_line
 from ecg.core.storage import load_torch, save_torch
 from ecg.data.files import ECGDataset
-from ecg.eval.scoring import predict, predict_readouts, scores_from_logits
+from ecg.eval.scoring import Readouts, predict_outputs, scores_from_logits
 from ecg.models.checkpoint import load_model
 from ecg.models.configs import BOOSTED, GBM
 from ecg.train.beat_gbm import beat_gbm_readouts, fit_beat_gbm
@@ -125,30 +125,30 @@ def _fit_boosted(job: MemberJob, train: ECGDataset, recipe: StageRecipe) -> dict
     )
 
 
-def member_scorer(ckpt: dict[str, Any], *, name: str) -> Callable[[torch.Tensor], np.ndarray]:
-    """Probability of Arrhythmia per row, by a loaded stage-2 member checkpoint of any
+def member_outputs(
+    ckpt: dict[str, Any], *, name: str
+) -> Callable[[torch.Tensor], tuple[np.ndarray, Readouts | None]]:
+    """Probability of Arrhythmia per row and, for a model with beat and rhythm readouts,
+    their class probabilities (else None), by a loaded stage-2 member checkpoint of any
     model (the model is built once, for every set of rows it scores)."""
     if "booster" in ckpt:
-        return lambda inputs: score_gbm(ckpt["booster"], inputs)
+        return lambda inputs: (score_gbm(ckpt["booster"], inputs), None)
     if "beat_booster" in ckpt:
-        return lambda inputs: beat_gbm_readouts(ckpt, inputs)[2]
-    model = load_model(ckpt, name=name)
-    cpu = torch.device("cpu")
-    return lambda inputs: scores_from_logits(predict(model, inputs, batch_size=512, device=cpu))
 
+        def boosted(inputs: torch.Tensor) -> tuple[np.ndarray, Readouts]:
+            beats, rhythms, scores = beat_gbm_readouts(ckpt, inputs)
+            return scores, (beats, rhythms)
 
-def member_readouts(
-    ckpt: dict[str, Any], *, name: str
-) -> Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray] | None]:
-    """Beat and rhythm class probabilities per row of a loaded member (None for a model
-    without those readouts)."""
-    if "booster" in ckpt:
-        return lambda inputs: None
-    if "beat_booster" in ckpt:
-        return lambda inputs: beat_gbm_readouts(ckpt, inputs)[:2]
+        return boosted
     model = load_model(ckpt, name=name)
-    cpu = torch.device("cpu")
-    return lambda inputs: predict_readouts(model, inputs, batch_size=512, device=cpu)
+
+    def network(inputs: torch.Tensor) -> tuple[np.ndarray, Readouts | None]:
+        logits, readouts = predict_outputs(
+            model, inputs, batch_size=512, device=torch.device("cpu")
+        )
+        return scores_from_logits(logits), readouts
+
+    return network
 
 
 # --- the pool ------------------------------------------------------------------------------
